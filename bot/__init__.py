@@ -1,0 +1,1 @@
+"""articlebot's front ends: the command line, the REPL and the Discord bot. They use ``retrieval``."""

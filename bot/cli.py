@@ -1,0 +1,219 @@
+"""The ``articlebot`` command (see SPEC.md): exit 0 on success, 2 on bad usage or input, 1 on failure.
+
+Imports stay inside the commands: ``articlebot ask`` should not pay for what ``ingest`` needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+log = logging.getLogger("articlebot")
+
+
+class UsageError(Exception):
+    """Bad command-line usage: exit status 2 with a one-line reason."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="articlebot", description="Ask questions about news articles, in any language.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("ingest", help="ingest files, folders, URLs or feeds")
+    p.add_argument("targets", nargs="+", metavar="PATH|URL")
+    p.add_argument("--collection", default="default")
+
+    p = sub.add_parser("sources", help="list or remove ingested articles")
+    p.add_argument("action", choices=["list", "remove"])
+    p.add_argument("id", nargs="?")
+    p.add_argument("--collection", default="default")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("ask", help="answer a question from the articles")
+    p.add_argument("question")
+    p.add_argument("--collection", default="default")
+    p.add_argument("--k", type=int, default=None)
+    p.add_argument("--prompt", default=None)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("repl", help="interactive prompt testing")
+    p.add_argument("--collection", default="default")
+
+    p = sub.add_parser("eval", help="measure retrieval and answer quality")
+    p.add_argument("--docs", required=True, type=Path)
+    p.add_argument("--questions", required=True, type=Path)
+    p.add_argument("--k", type=int, default=None)
+    p.add_argument("--retrieval-only", action="store_true")
+    p.add_argument("--limit", type=int, default=None, help="ask only the first N questions")
+    p.add_argument("--json", action="store_true")
+    return parser
+
+
+def _settings() -> Any:
+    from retrieval.settings import Settings
+
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic's ValidationError: a bad ARTICLEBOT_* value
+        first = str(exc).splitlines()
+        raise UsageError("invalid setting: " + " ".join(first[1:3]).strip()) from exc
+
+
+def _engine(settings: Any = None) -> Any:
+    from retrieval.engine import Engine
+
+    return Engine(settings or _settings())
+
+
+def _is_url(target: str) -> bool:
+    return target.startswith(("http://", "https://"))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    engine = _engine()
+    urls = [t for t in args.targets if _is_url(t)]
+    if urls:
+        raise UsageError("URL ingestion is not available in this version: save the page and ingest the file")
+    from rich.progress import Progress
+
+    paths = [Path(t) for t in args.targets]
+    if sys.stderr.isatty():
+        with Progress(transient=True) as bar:
+            task = bar.add_task("ingesting", total=None)
+            report = engine.ingest_paths(paths, args.collection,
+                                         progress=lambda d, t, _: bar.update(task, completed=d, total=t))
+    else:
+        report = engine.ingest_paths(paths, args.collection)
+    print(f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, {len(report.failed)} failed "
+          f"({report.chunks_added} chunks added) into collection '{args.collection}'")
+    for _source, reason in report.failed:
+        print(f"failed: {reason}", file=sys.stderr)
+    return 2 if report.failed else 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    engine = _engine()
+    if args.action == "remove":
+        if not args.id:
+            raise UsageError("sources remove needs an ID (see: articlebot sources list)")
+        removed = engine.remove_source(args.id, args.collection)
+        print(f"removed '{args.id}' ({removed} chunks) from collection '{args.collection}'")
+        return 0
+    sources = engine.sources(args.collection)
+    if args.json:
+        print(json.dumps([s.__dict__ for s in sources], ensure_ascii=False))
+        return 0
+    for s in sources:
+        flag = "" if s.complete else "  [incomplete: ingest again]"
+        print(f"{s.id}\t{s.title}\t{s.lang}\t{s.date or 'undated'}\t{s.chunks} chunks{flag}")
+    print(f"{len(sources)} articles in collection '{args.collection}'", file=sys.stderr)
+    return 0
+
+
+def print_answer(answer: Any) -> None:
+    print(answer.answer)
+    if answer.sources:
+        print("\nSources:")
+        for s in answer.sources:
+            where = s.url or s.source
+            date = f", {s.date}" if s.date else ""
+            print(f"  [{s.n}] {s.title}{date} — {where}")
+            print(f"      “{s.snippet}”")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    engine = _engine()
+    answer = engine.ask(args.question, args.collection, k=args.k, prompt=args.prompt)
+    if args.json:
+        print(json.dumps(answer.as_json(), ensure_ascii=False))
+    else:
+        print_answer(answer)
+    return 0
+
+
+def cmd_repl(args: argparse.Namespace) -> int:
+    from bot.repl import run_repl
+
+    return run_repl(_engine(), args.collection)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from retrieval.evaluation import evaluate
+
+    settings = _settings()
+    with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:
+        if not settings.chroma_url:
+            settings = settings.model_copy(update={"home": Path(tmp)})
+            models = _settings().models_dir
+            if models.exists():  # reuse the joined GGUF instead of joining it again
+                (Path(tmp) / "models").symlink_to(models)
+        figures = evaluate(_engine(settings), args.docs, args.questions, args.k, args.retrieval_only, args.limit)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"{args.docs.name} × {args.questions.name}")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in figures.items():
+            if key == "latency_ms":
+                table.add_row("latency p50 / p95 (ms)", f"{value['p50']} / {value['p95']}")
+            else:
+                table.add_row(key, "—" if value is None else str(value))
+        Console().print(table)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "sources": cmd_sources, "ask": cmd_ask, "repl": cmd_repl, "eval": cmd_eval}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from retrieval.errors import ArticlebotError
+
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"articlebot: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as exc:
+        print(f"articlebot: {exc}", file=sys.stderr)
+        return 2
+    except ArticlebotError as exc:
+        print(f"articlebot: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("articlebot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal failure: one line for the user, the traceback in -v logs
+        log.debug("internal error", exc_info=True)
+        print(f"articlebot: internal error: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""The answer pipeline: condense → retrieve → judge relevance → prompt → LLM → cite and verify.
+
+Each step is a plain function over a state dict, composed with LangChain's ``|``, so each can be
+tested alone and swapped. Abstention never rests on the model alone: a chunk must pass a
+similarity floor *and* the relevance judge before the LLM sees it, and the answer must cite
+passages that support it (numbers checked in code, the claim checked by the judge model).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from retrieval.embeddings import ArticleEmbeddings
+from retrieval.language import detect_language, language_name
+from retrieval.llm.backends import invoke_text, yes_probability
+from retrieval.numbers import numbers_in
+from retrieval.prompt_templates import PromptLibrary, PromptTemplate
+from retrieval.retriever import HybridSearch
+from retrieval.settings import Settings
+from retrieval.store import Hit
+
+REFUSAL_MARKER = "NOT_IN_ARTICLES"
+ABSTAIN_MESSAGES = {
+    "en": "The articles do not say.",
+    "fr": "Les articles ne le disent pas.",
+    "es": "Los artículos no lo dicen.",
+    "de": "Die Artikel sagen dazu nichts.",
+    "it": "Gli articoli non lo dicono.",
+    "pt": "Os artigos não o dizem.",
+    "ro": "Articolele nu spun asta.",
+}
+
+
+@dataclass
+class Source:
+    """A cited chunk, numbered as in the answer."""
+
+    n: int
+    id: str
+    chunk_id: str
+    title: str
+    url: str
+    source: str
+    date: str
+    snippet: str
+    score: float
+    collection: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "url": self.url or self.source, "snippet": self.snippet,
+                "score": round(self.score, 4), "date": self.date, "n": self.n}
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    sources: list[Source]
+    timings_ms: dict[str, float]
+    standalone_question: str = ""
+    prompt: str = ""
+    reason: str = ""
+    retrieved: list[Hit] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"answer": self.answer, "abstained": self.abstained,
+                "sources": [s.as_json() for s in self.sources],
+                "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()}}
+
+
+def abstain_message(lang: str) -> str:
+    return ABSTAIN_MESSAGES.get(lang, ABSTAIN_MESSAGES["en"])
+
+
+def snippet_of(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut + " …"
+
+
+def format_context(hits: list[Hit]) -> str:
+    parts = []
+    for n, hit in enumerate(hits, 1):
+        meta = hit.metadata
+        head = meta.get("title", "")
+        if meta.get("date"):
+            head += f" ({meta['date']})"
+        parts.append(f"[{n}] {head}\n{hit.text}")
+    return "\n\n".join(parts)
+
+
+def _messages(pairs: list[tuple[str, str]]) -> list[BaseMessage]:
+    kinds = {"system": SystemMessage, "human": HumanMessage, "ai": AIMessage}
+    return [kinds[role](content=text) for role, text in pairs if text.strip() or role != "system"]
+
+
+class AnswerPipeline:
+    """Builds and runs the chain for one question; shared by the CLI, the REPL and the bot."""
+
+    def __init__(self, settings: Settings, search: HybridSearch, embeddings: ArticleEmbeddings,
+                 prompts: PromptLibrary, llm: BaseChatModel | None) -> None:
+        self.settings = settings
+        self.search = search
+        self.embeddings = embeddings
+        self.prompts = prompts
+        self.llm = llm
+
+    # -- steps -------------------------------------------------------------------------------
+    def condense(self, state: dict[str, Any]) -> dict[str, Any]:
+        history: list[tuple[str, str]] = state.get("history") or []
+        question = state["question"]
+        state["lang"] = detect_language(question, default="en")
+        if not history or self.llm is None:
+            state["standalone"] = question
+            return state
+        template = self.prompts.get("condense", kind="condense")
+        lines = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-4:])
+        started = time.perf_counter()
+        rewritten = invoke_text(self.llm, _messages(template.render(history=lines, question=question,
+                                                                     language=language_name(state["lang"]))))
+        state["timings"]["condense"] = (time.perf_counter() - started) * 1000
+        rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
+        state["standalone"] = rewritten if 3 <= len(rewritten) <= 4 * len(question) + 200 else question
+        return state
+
+    def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        state["hits"] = self.search.search(state["standalone"], state["collections"], state["k"],
+                                           where=state.get("where"))
+        state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
+        return state
+
+    def judge(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Keep the chunks that pass the similarity floor; with an LLM, require one judged relevant."""
+        started = time.perf_counter()
+        above = [h for h in state["hits"] if h.score >= self.settings.min_similarity]
+        state["relevant"] = []
+        if not above:
+            state["reason"] = "no retrieved passage is similar enough to the question"
+        elif self.llm is None:
+            state["relevant"] = above
+        else:
+            template = self.prompts.get("judge", kind="judge")
+            chosen: Hit | None = None
+            for hit in above[: self.settings.judge_passages]:
+                p = yes_probability(self.llm, _messages(template.render(passage=hit.text,
+                                                                        question=state["standalone"])))
+                state.setdefault("judgements", {})[hit.id] = p
+                if p >= self.settings.relevance_threshold:
+                    chosen = hit
+                    break
+            if chosen is None:
+                state["reason"] = "no retrieved passage answers the question (relevance check)"
+            else:
+                state["relevant"] = [chosen] + [h for h in above if h.id != chosen.id]
+        state["timings"]["judge"] = (time.perf_counter() - started) * 1000
+        return state
+
+    def generate(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        relevant: list[Hit] = state["relevant"]
+        if not relevant:
+            state["text"] = ""
+        elif self.llm is None:
+            state["text"] = self._extract(state["standalone"], relevant)
+        else:
+            template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")
+            pairs = template.render(context=format_context(relevant), question=state["standalone"],
+                                    language=language_name(state["lang"]), today=dt.date.today().isoformat())
+            state["text"] = invoke_text(self.llm, _messages(pairs)).strip()
+        state["timings"]["generate"] = (time.perf_counter() - started) * 1000
+        return state
+
+    def cite(self, state: dict[str, Any]) -> Answer:
+        relevant: list[Hit] = state["relevant"]
+        text: str = state.get("text", "")
+        reason = state.get("reason", "")
+        cited: list[int] = []
+        if relevant and text and REFUSAL_MARKER not in text:
+            cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(relevant)})
+            if not cited:
+                cited = [1]
+                text = f"{text} [1]"
+            text = re.sub(r"\[(\d+)\]", lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(relevant) else "",
+                          text)
+            unsupported = self._unsupported(state, text, [relevant[n - 1] for n in cited])
+            if unsupported:
+                reason, cited = unsupported, []
+        elif relevant and text:
+            reason = "the model found no answer in the passages"
+        abstained = not cited
+        sources = [self._source(n, relevant[n - 1]) for n in cited]
+        return Answer(
+            question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
+            abstained=abstained, sources=sources, timings_ms=state["timings"],
+            standalone_question=state["standalone"], prompt=state["prompt"], reason=reason,
+            retrieved=state.get("hits", []),
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
+        """Why the answer is not supported by its cited passages, or '' when it is."""
+        if not self.settings.grounding_check:
+            return ""
+        passages = "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in cited)
+        claimed = numbers_in(re.sub(r"\[\d+\]", "", text))
+        missing = claimed - numbers_in(passages)
+        if missing:
+            return f"the answer states numbers the articles do not give ({', '.join(map(str, sorted(missing)))})"
+        if self.llm is not None:
+            template = self.prompts.get("verify", kind="verify")
+            started = time.perf_counter()
+            p = yes_probability(self.llm, _messages(template.render(
+                passage=passages, question=state["standalone"], answer=re.sub(r"\s*\[\d+\]", "", text))))
+            state["timings"]["verify"] = (time.perf_counter() - started) * 1000
+            if p < self.settings.relevance_threshold:
+                return "the answer is not supported by the cited passages (grounding check)"
+        return ""
+
+    def _extract(self, question: str, hits: list[Hit]) -> str:
+        """The extractive backend: the two sentences most similar to the question, cited."""
+        from retrieval.chunking import split_sentences
+
+        candidates: list[tuple[int, str]] = []
+        for n, hit in enumerate(hits[:3], 1):
+            candidates.extend((n, s.text) for s in split_sentences(hit.text) if len(s.text.split()) >= 4)
+        if not candidates:
+            return ""
+        import numpy as np
+
+        q = np.asarray(self.embeddings.embed_query(question))
+        vectors = np.asarray(self.embeddings.embed_documents([s for _, s in candidates]))
+        best = np.argsort(-(vectors @ q))[:2]
+        return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(best))
+
+    def _source(self, n: int, hit: Hit) -> Source:
+        meta = hit.metadata
+        return Source(n=n, id=str(meta.get("article_id", hit.id)), chunk_id=hit.id, title=meta.get("title", ""),
+                      url=meta.get("url", ""), source=meta.get("source", ""), date=meta.get("date", ""),
+                      snippet=snippet_of(hit.text), score=hit.score, collection=hit.collection)
+
+    # -- the chain ---------------------------------------------------------------------------
+    def chain(self) -> Runnable[dict[str, Any], Answer]:
+        return (RunnableLambda(self.condense) | RunnableLambda(self.retrieve) | RunnableLambda(self.judge)
+                | RunnableLambda(self.generate) | RunnableLambda(self.cite))
+
+    def run(self, question: str, collections: list[str], k: int, prompt: str,
+            history: list[tuple[str, str]] | None = None, where: dict[str, Any] | None = None) -> Answer:
+        state = {"question": question, "collections": collections, "k": k, "prompt": prompt,
+                 "history": history or [], "where": where, "timings": {}}
+        return self.chain().invoke(state)

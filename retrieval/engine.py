@@ -1,0 +1,242 @@
+"""The facade every front end uses: ``Engine.ingest(...)``, ``Engine.ask(...)`` and kin.
+
+A behaviour fixed here is fixed for the CLI, the REPL and the Discord bot alike. Models and the
+store are created on first use, so a command that needs no LLM never loads one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from retrieval.answering import Answer, AnswerPipeline
+from retrieval.chunking import chunk_article
+from retrieval.documents import Article, Chunk
+from retrieval.embeddings import ArticleEmbeddings, build_embeddings
+from retrieval.errors import ArticlebotError, BadInputError
+from retrieval.loading import expand_paths, load_file
+from retrieval.locking import exclusive
+from retrieval.prompt_templates import PromptLibrary
+from retrieval.retriever import HybridSearch, KeywordIndexes
+from retrieval.settings import Settings
+from retrieval.store import SourceInfo, VectorStore, validate_collection_name
+
+log = logging.getLogger(__name__)
+_UNSET: Any = object()
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did: each article ingested, unchanged or failed (with the reason)."""
+
+    ingested: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    chunks_added: int = 0
+    chunks_embedded: int = 0
+
+    def merge(self, other: IngestReport) -> None:
+        self.ingested += other.ingested
+        self.unchanged += other.unchanged
+        self.failed += other.failed
+        self.chunks_added += other.chunks_added
+        self.chunks_embedded += other.chunks_embedded
+
+
+class Engine:
+    """articlebot's engine; cheap to create, loads models and the store lazily."""
+
+    def __init__(self, settings: Settings, llm: BaseChatModel | None = _UNSET,
+                 embeddings: ArticleEmbeddings | None = None) -> None:
+        self.settings = settings
+        self.store = VectorStore(settings)
+        self._embeddings = embeddings
+        self._llm = llm
+        self._llm_backend = settings.llm_backend
+        self._prompts: PromptLibrary | None = None
+        self._keyword_indexes = KeywordIndexes()
+
+    # -- lazily built parts ------------------------------------------------------------------
+    @property
+    def embeddings(self) -> ArticleEmbeddings:
+        if self._embeddings is None:
+            self._embeddings = build_embeddings(self.settings.embedding_model, self.settings.embedding_batch_size)
+        return self._embeddings
+
+    @property
+    def prompts(self) -> PromptLibrary:
+        if self._prompts is None:
+            self._prompts = PromptLibrary(self.settings.prompts_dir)
+        return self._prompts
+
+    @property
+    def llm(self) -> BaseChatModel | None:
+        if self._llm is _UNSET:
+            from retrieval.llm.backends import build_chat_model
+
+            self._llm = build_chat_model(self.settings, self._llm_backend)
+        return self._llm
+
+    def set_llm_backend(self, backend: str) -> None:
+        """Switch backends (the REPL's ``:llm``); the model loads on the next question."""
+        from retrieval.llm.backends import build_chat_model
+
+        self._llm = build_chat_model(self.settings, backend)
+        self._llm_backend = backend
+
+    @property
+    def llm_backend(self) -> str:
+        return self._llm_backend
+
+    def pipeline(self) -> AnswerPipeline:
+        search = HybridSearch(self.store, self.embeddings, self.settings, self._keyword_indexes)
+        return AnswerPipeline(self.settings, search, self.embeddings, self.prompts, self.llm)
+
+    # -- ingestion ---------------------------------------------------------------------------
+    def ingest_paths(self, paths: Iterable[Path], collection: str = "default",
+                     progress: Progress | None = None) -> IngestReport:
+        """Ingest files and folders; a bad file among many is reported and the rest go on."""
+        files = expand_paths(list(paths))
+        if not files:
+            raise BadInputError("no supported files found (txt, md, html, json, jsonl, pdf)")
+        articles: list[Article] = []
+        report = IngestReport()
+        single = len(files) == 1
+        for path in files:
+            try:
+                articles.extend(load_file(path, self.settings.max_file_bytes))
+            except BadInputError as exc:
+                if single:
+                    raise
+                report.failed.append((str(path), str(exc)))
+        report.merge(self.ingest_articles(articles, collection, progress))
+        return report
+
+    def ingest_articles(self, articles: list[Article], collection: str = "default",
+                        progress: Progress | None = None) -> IngestReport:
+        validate_collection_name(collection)
+        report = IngestReport()
+        if not articles:
+            return report
+        with exclusive(self.settings.lock_path):
+            coll = self.store.collection(collection, self.embeddings.name, create=True)
+            for done, article in enumerate(articles, 1):
+                try:
+                    self._ingest_one(coll, article, report)
+                except BadInputError as exc:
+                    report.failed.append((article.source, str(exc)))
+                if progress:
+                    progress(done, len(articles), article.title)
+            self._keyword_indexes.invalidate(collection)
+        return report
+
+    def chunk(self, article: Article) -> list[Chunk]:
+        model = self.embeddings
+        return chunk_article(article, model.token_count, self.settings.chunk_tokens,
+                             self.settings.chunk_overlap_tokens, self.settings.min_chunk_words,
+                             model_limit=model.max_tokens - 2)
+
+    def _ingest_one(self, coll: Any, article: Article, report: IngestReport) -> None:
+        versions = self.store.version_state(coll, article.id)
+        chunks = self.chunk(article)
+        if not chunks:
+            raise BadInputError(f"{article.source}: no text to index")
+        if versions.get(article.hash) == len(chunks) and len(versions) == 1:
+            report.unchanged.append(article.title)
+            return
+        if not versions:
+            duplicate = self.store.find_by_hash(coll, article.hash)
+            if duplicate:
+                report.unchanged.append(f"{article.title} (same text as {duplicate})")
+                return
+        reuse = self.store.embeddings_by_text(coll, article.id) if versions else {}
+        texts = [c.embedding_text() for c in chunks]
+        todo = [i for i, c in enumerate(chunks) if c.text not in reuse]
+        vectors: list[list[float]] = [reuse.get(c.text, []) for c in chunks]
+        batch = self.settings.embedding_batch_size
+        for start in range(0, len(todo), batch):
+            part = todo[start:start + batch]
+            for i, vector in zip(part, self.embeddings.embed_documents([texts[i] for i in part]), strict=True):
+                vectors[i] = vector
+        report.chunks_embedded += len(todo)
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        metadata = [self._chunk_metadata(c, len(chunks), now) for c in chunks]
+        self.store.write_article(coll, chunks, vectors, metadata)
+        report.ingested.append(article.title)
+        report.chunks_added += len(chunks)
+
+    @staticmethod
+    def _chunk_metadata(chunk: Chunk, n_chunks: int, now: str) -> dict[str, Any]:
+        a = chunk.article
+        meta: dict[str, Any] = {
+            "article_id": a.id, "article_hash": a.hash, "title": a.title, "source": a.source, "url": a.url,
+            "date": a.date, "lang": a.lang, "chunk_index": chunk.index, "n_chunks": n_chunks,
+            "start": chunk.start, "tokens": chunk.tokens, "ingested_at": now,
+        }
+        if a.extra.get("author"):
+            meta["author"] = a.extra["author"]
+        if a.extra.get("page_starts"):
+            import json
+
+            starts = json.loads(a.extra["page_starts"])
+            meta["page"] = sum(1 for s in starts if s <= chunk.start) or 1
+        return meta
+
+    # -- sources -----------------------------------------------------------------------------
+    def sources(self, collection: str = "default") -> list[SourceInfo]:
+        coll = self.store.collection(collection, self.embeddings.name)
+        return self.store.sources(coll)
+
+    def remove_source(self, source_id: str, collection: str = "default") -> int:
+        with exclusive(self.settings.lock_path):
+            coll = self.store.collection(collection, self.embeddings.name)
+            removed = self.store.delete_article(coll, source_id)
+            if not removed:
+                matches = [s for s in self.store.sources(coll) if s.source == source_id or s.url == source_id]
+                for match in matches:
+                    removed += self.store.delete_article(coll, match.id)
+            self._keyword_indexes.invalidate(collection)
+        if not removed:
+            from retrieval.errors import NotFoundError
+
+            raise NotFoundError(f"no source with id '{source_id}' in collection '{collection}' (see: sources list)")
+        return removed
+
+    # -- questions ---------------------------------------------------------------------------
+    def check_question(self, question: str) -> str:
+        question = " ".join((question or "").split())
+        if not question:
+            raise BadInputError("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise BadInputError(
+                f"the question is too long ({len(question)} characters; "
+                f"the limit is {self.settings.max_question_chars})")
+        return question
+
+    def ask(self, question: str, collections: list[str] | str = "default", k: int | None = None,
+            prompt: str | None = None, history: list[tuple[str, str]] | None = None,
+            where: dict[str, Any] | None = None) -> Answer:
+        question = self.check_question(question)
+        names = [collections] if isinstance(collections, str) else list(collections)
+        for name in names:
+            validate_collection_name(name)
+        k = k or self.settings.k
+        if not 1 <= k <= 50:
+            raise BadInputError("k must be between 1 and 50")
+        prompt = prompt or self.settings.default_prompt
+        self.prompts.get(prompt, kind="answer")
+        existing = [n for n in names if self.store.exists(n)]
+        if not existing:
+            raise BadInputError(
+                f"collection '{names[0]}' is empty: ingest articles first (articlebot ingest PATH)")
+        return self.pipeline().run(question, existing, k, prompt, history=history, where=where)
+
+
+__all__ = ["Engine", "IngestReport", "Answer", "ArticlebotError"]

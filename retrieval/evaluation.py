@@ -1,0 +1,144 @@
+"""``articlebot eval``: retrieval and answer quality on a docs/questions pair (see SPEC.md).
+
+DOCS are ingested into a fresh temporary collection (under a temporary ``ARTICLEBOT_HOME`` unless
+a Chroma server is configured, where the collection is dropped afterwards), every question is
+asked, and the figures are computed as the contract defines them.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import BadInputError
+from retrieval.keyword import fold
+from retrieval.loading import article_from_record
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    doc_id: str | None
+    question: str
+    answers: list[str]
+    answerable: bool
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise BadInputError(f"{path}: no such file")
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise BadInputError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from exc
+    if not rows:
+        raise BadInputError(f"{path}: no records")
+    return rows
+
+
+def read_questions(path: Path) -> list[EvalQuestion]:
+    out = []
+    for i, row in enumerate(read_jsonl(path)):
+        if not isinstance(row, dict) or not row.get("question"):
+            raise BadInputError(f"{path}: record {i + 1} has no 'question'")
+        out.append(EvalQuestion(id=str(row.get("id", i)), doc_id=row.get("doc_id"), question=str(row["question"]),
+                                answers=[str(a) for a in row.get("answers") or []],
+                                answerable=bool(row.get("answerable", True))))
+    return out
+
+
+def contains_answer(answer: str, gold: list[str]) -> bool:
+    folded = fold(answer)
+    return any(fold(g).strip() and fold(g).strip() in folded for g in gold)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def evaluate(engine: Any, docs: Path, questions: Path, k: int | None, retrieval_only: bool,
+             limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Run the evaluation with ``engine`` (whose store is the temporary one)."""
+    records = read_jsonl(docs)
+    articles = [article_from_record(r, f"{docs.name}:{i + 1}") for i, r in enumerate(records)]
+    present = {a.id for a in articles}
+    # A question whose article is not among DOCS cannot be answered from them (the half-split runs).
+    qs = [q if (q.doc_id is None or q.doc_id in present) else
+          EvalQuestion(q.id, None, q.question, q.answers, False) for q in read_questions(questions)]
+    if limit:
+        qs = qs[:limit]
+    collection = "eval-" + uuid.uuid4().hex[:12]
+    engine.ingest_articles(articles, collection)
+    try:
+        return _ask_all(engine, collection, qs, k or engine.settings.k, retrieval_only, progress)
+    finally:
+        if engine.settings.chroma_url:
+            engine.store.drop(collection)
+
+
+def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retrieval_only: bool,
+             progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+    search = engine.pipeline().search
+    hits_at: dict[int, int] = {1: 0, 5: 0}
+    rr_sum = 0.0
+    answerable = [q for q in qs if q.answerable and q.doc_id]
+    latencies: list[float] = []
+    correct = graded = 0
+    answered_answerable = abstained_unanswerable = unanswerable = 0
+    for done, q in enumerate(qs, 1):
+        started = time.perf_counter()
+        if q.answerable and q.doc_id:
+            hits = search.search(q.question, [collection], max(10, k))
+            docs_ranked: list[str] = []
+            for h in hits:
+                doc = h.metadata.get("article_id")
+                if doc not in docs_ranked:
+                    docs_ranked.append(doc)
+            for cutoff in hits_at:
+                top_docs = {h.metadata.get("article_id") for h in hits[:cutoff]}
+                hits_at[cutoff] += q.doc_id in top_docs
+            if q.doc_id in docs_ranked[:10]:
+                rr_sum += 1.0 / (docs_ranked.index(q.doc_id) + 1)
+        if not retrieval_only:
+            answer = engine.ask(q.question, collection, k=k)
+            if q.answerable:
+                answered_answerable += not answer.abstained
+                if q.answers:
+                    graded += 1
+                    correct += (not answer.abstained) and contains_answer(answer.answer, q.answers)
+            else:
+                unanswerable += 1
+                abstained_unanswerable += answer.abstained
+        latencies.append((time.perf_counter() - started) * 1000)
+        if progress:
+            progress(done, len(qs))
+    n_ret = len(answerable) or 1
+    n_answerable = sum(1 for q in qs if q.answerable)
+
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    return {
+        "questions": len(qs),
+        "recall@1": round(hits_at[1] / n_ret, 4),
+        "recall@5": round(hits_at[5] / n_ret, 4),
+        "mrr@10": round(rr_sum / n_ret, 4),
+        "answer_accuracy": None if retrieval_only else ratio(correct, graded),
+        "abstain_rate_unanswerable": None if retrieval_only else ratio(abstained_unanswerable, unanswerable),
+        "answer_rate_answerable": None if retrieval_only else ratio(answered_answerable, n_answerable),
+        "latency_ms": {"p50": round(statistics.median(latencies), 1) if latencies else 0.0,
+                       "p95": round(percentile(latencies, 0.95), 1)},
+    }

@@ -1,0 +1,63 @@
+"""BM25 keyword search in Python: local Chroma offers only dense search.
+
+Words are lower-cased and stripped of accents, so "Sarraj" finds "Sarraj" whatever the
+article's typography; names and numbers are what keyword search adds to dense retrieval.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: the form both keyword search and answer matching compare."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def tokenize(text: str) -> list[str]:
+    return [w for w in _WORD.findall(fold(text)) if len(w) > 1 or w.isdigit()]
+
+
+@dataclass
+class BM25Index:
+    """An in-memory BM25 (k1=1.2, b=0.75) over one collection's chunks."""
+
+    ids: list[str]
+    k1: float = 1.2
+    b: float = 0.75
+    _postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    _lengths: list[int] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, ids: list[str], texts: list[str]) -> BM25Index:
+        index = cls(ids=list(ids))
+        for doc, text in enumerate(texts):
+            counts = Counter(tokenize(text))
+            index._lengths.append(sum(counts.values()))
+            for term, tf in counts.items():
+                index._postings.setdefault(term, []).append((doc, tf))
+        return index
+
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        if not self.ids:
+            return []
+        total = len(self.ids)
+        avg = sum(self._lengths) / total or 1.0
+        scores: dict[int, float] = {}
+        for term in set(tokenize(query)):
+            postings = self._postings.get(term)
+            if not postings:
+                continue
+            idf = math.log(1 + (total - len(postings) + 0.5) / (len(postings) + 0.5))
+            for doc, tf in postings:
+                norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self._lengths[doc] / avg))
+                scores[doc] = scores.get(doc, 0.0) + idf * norm
+        best = sorted(scores.items(), key=lambda kv: -kv[1])[:n]
+        return [(self.ids[doc], score) for doc, score in best]

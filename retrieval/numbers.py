@@ -1,0 +1,60 @@
+"""Numbers stated in a text, whether written in digits or in words (en, fr, es, de).
+
+The grounding check compares the numbers of an answer with those of its cited passages: a small
+model that turns "une vingtaine" (about twenty) into "twenty-five to thirty" is caught here.
+"one"/"un"/"une"/"ein" are left out: they are articles far more often than numbers.
+"""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.keyword import fold
+
+_UNITS = {
+    # English
+    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
+    "dozen": 12, "million": 1_000_000,
+    # French
+    "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
+    "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20,
+    "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100, "mille": 1000,
+    "dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20, "trentaine": 30, "quarantaine": 40,
+    "cinquantaine": 50, "centaine": 100, "milliers": 1000, "millier": 1000,
+    # Spanish
+    "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
+    "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "cien": 100, "mil": 1000,
+    # German
+    "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
+    "zwanzig": 20, "dreissig": 30, "hundert": 100, "tausend": 1000,
+}
+_DIGITS = re.compile(r"\d+(?:[ .,\u202f]\d{3})*(?:[.,]\d+)?")
+_WORDS = re.compile(r"[a-z]+(?:-[a-z]+)*")
+
+
+def _parse_digits(raw: str) -> float:
+    raw = raw.replace("\u202f", " ")
+    if re.fullmatch(r"\d{1,3}(?:[ .,]\d{3})+", raw):
+        return float(re.sub(r"[ .,]", "", raw))
+    return float(raw.replace(" ", "").replace(",", "."))
+
+
+def numbers_in(text: str) -> set[float]:
+    found: set[float] = set()
+    for match in _DIGITS.finditer(text):
+        try:
+            found.add(_parse_digits(match.group(0)))
+        except ValueError:
+            continue
+    for word in _WORDS.findall(fold(text)):
+        parts = [p for p in word.split("-") if p not in ("et", "and", "y", "und")]
+        values = [_UNITS[p] for p in parts if p in _UNITS]
+        if values and len(values) == len(parts):
+            total = values[0]
+            for v in values[1:]:
+                total = total * v if v >= 100 and total < v else total + v
+            found.add(float(total))
+    return found

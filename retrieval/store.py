@@ -1,0 +1,279 @@
+"""The Chroma store: one Chroma collection per articlebot collection, cosine space.
+
+Embedded (``PersistentClient`` under ``ARTICLEBOT_HOME``) by default, a Chroma server when
+``ARTICLEBOT_CHROMA_URL`` is set; telemetry off either way. Each collection records the
+embedding model that built it, and refuses to be queried with another.
+
+Crash safety: an article version's chunks carry ``n_chunks``; a version is complete when that
+many chunks with its hash are present. New chunks are written before old ones are removed, so an
+interrupted ingest leaves the previous version intact and the next ingest finishes the job.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from retrieval.documents import Chunk
+from retrieval.errors import BadInputError, ModelMismatchError, NotFoundError, StoreError
+from retrieval.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
+_PREFIX = "ab-"
+_GET_PAGE = 5000
+
+
+def validate_collection_name(name: str) -> str:
+    if not _NAME.match(name or ""):
+        raise BadInputError(
+            f"invalid collection name {name!r}: use 1-60 letters, digits, '-' or '_', starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk; ``score`` is the cosine similarity of query and chunk."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    score: float
+    collection: str = ""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One stored article, as ``sources list`` shows it."""
+
+    id: str
+    title: str
+    source: str
+    url: str
+    date: str
+    lang: str
+    chunks: int
+    complete: bool
+
+
+def _wrap(exc: Exception, what: str) -> StoreError:
+    first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return StoreError(f"the vector store failed while {what}: {first}")
+
+
+class VectorStore:
+    """Chroma behind the operations the engine needs; every Chroma error becomes a StoreError."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            try:
+                import chromadb
+                from chromadb.config import Settings as ChromaSettings
+            except ImportError as exc:  # pragma: no cover - chromadb is a hard dependency
+                raise StoreError("chromadb is not installed") from exc
+            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+            try:
+                if self.settings.chroma_url:
+                    url = urlparse(self.settings.chroma_url)
+                    if url.scheme not in ("http", "https") or not url.hostname:
+                        raise BadInputError(
+                            f"ARTICLEBOT_CHROMA_URL must be http(s)://host:port, not {self.settings.chroma_url!r}")
+                    self._client = chromadb.HttpClient(
+                        host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                        ssl=url.scheme == "https", settings=chroma_settings,
+                    )
+                else:
+                    self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(path=str(self.settings.chroma_path),
+                                                             settings=chroma_settings)
+            except BadInputError:
+                raise
+            except Exception as exc:
+                where = self.settings.chroma_url or str(self.settings.chroma_path)
+                raise StoreError(f"cannot open the vector store at {where}: {str(exc).splitlines()[0][:200]}") from exc
+        return self._client
+
+    # -- collections -------------------------------------------------------------------------
+    def collection(self, name: str, model_name: str, create: bool = False) -> Any:
+        """The Chroma collection for ``name``; checks it was built with ``model_name``."""
+        validate_collection_name(name)
+        chroma_name = _PREFIX + name
+        try:
+            if create:
+                coll = self.client.get_or_create_collection(
+                    chroma_name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"embedding_model": model_name, "created_at": time.time(), "articlebot": name},
+                )
+            else:
+                coll = self.client.get_collection(chroma_name)
+        except Exception as exc:
+            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+                raise NotFoundError(f"collection '{name}' does not exist: ingest articles into it first") from exc
+            raise _wrap(exc, f"opening collection '{name}'") from exc
+        built_with = (coll.metadata or {}).get("embedding_model")
+        if built_with and built_with != model_name:
+            raise ModelMismatchError(
+                f"collection '{name}' was built with embedding model '{built_with}', not '{model_name}': "
+                f"set ARTICLEBOT_EMBEDDING_MODEL={built_with} or ingest into another collection"
+            )
+        return coll
+
+    def collection_names(self) -> list[str]:
+        try:
+            names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
+        except Exception as exc:
+            raise _wrap(exc, "listing collections") from exc
+        return sorted(n[len(_PREFIX):] for n in names if n.startswith(_PREFIX))
+
+    def exists(self, name: str) -> bool:
+        return validate_collection_name(name) in self.collection_names()
+
+    def drop(self, name: str) -> None:
+        try:
+            self.client.delete_collection(_PREFIX + validate_collection_name(name))
+        except Exception as exc:
+            raise _wrap(exc, f"deleting collection '{name}'") from exc
+
+    # -- reading -----------------------------------------------------------------------------
+    def _get(self, coll: Any, **kwargs: Any) -> dict[str, list[Any]]:
+        """``collection.get`` in pages, so that 100k chunks do not go over Chroma's limits."""
+        out: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+        include = kwargs.pop("include", ["metadatas"])
+        offset = 0
+        while True:
+            try:
+                page = coll.get(include=include, limit=_GET_PAGE, offset=offset, **kwargs)
+            except Exception as exc:
+                raise _wrap(exc, "reading chunks") from exc
+            ids = page.get("ids") or []
+            out["ids"].extend(ids)
+            for key in ("documents", "metadatas", "embeddings"):
+                values = page.get(key)
+                if values is not None and len(values):
+                    out[key].extend(values)
+            if len(ids) < _GET_PAGE:
+                return out
+            offset += _GET_PAGE
+
+    def count(self, coll: Any) -> int:
+        try:
+            return int(coll.count())
+        except Exception as exc:
+            raise _wrap(exc, "counting chunks") from exc
+
+    def sources(self, coll: Any) -> list[SourceInfo]:
+        """Articles in the collection, newest version of each, with a completeness flag."""
+        versions: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for meta in self._get(coll)["metadatas"]:
+            versions.setdefault((meta["article_id"], meta["article_hash"]), []).append(meta)
+        result: dict[str, SourceInfo] = {}
+        for (article_id, _), metas in versions.items():
+            meta = metas[0]
+            info = SourceInfo(
+                id=article_id, title=meta.get("title", ""), source=meta.get("source", ""),
+                url=meta.get("url", ""), date=meta.get("date", ""), lang=meta.get("lang", ""),
+                chunks=len(metas), complete=len(metas) == int(meta.get("n_chunks", -1)),
+            )
+            if article_id not in result or (info.complete and not result[article_id].complete):
+                result[article_id] = info
+        return sorted(result.values(), key=lambda s: (s.title.lower(), s.id))
+
+    def version_state(self, coll: Any, article_id: str) -> dict[str, int]:
+        """For each stored version (hash) of an article: how many of its chunks are present."""
+        metas = self._get(coll, where={"article_id": article_id})["metadatas"]
+        counts: dict[str, int] = {}
+        for meta in metas:
+            h = meta["article_hash"]
+            counts[h] = counts.get(h, 0) + 1
+        return counts
+
+    def find_by_hash(self, coll: Any, article_hash: str) -> str | None:
+        """The id of an article already stored with exactly this content, if any."""
+        try:
+            page = coll.get(where={"article_hash": article_hash}, include=["metadatas"], limit=1)
+        except Exception as exc:
+            raise _wrap(exc, "looking up an article") from exc
+        metas = page.get("metadatas") or []
+        return str(metas[0]["article_id"]) if metas else None
+
+    def embeddings_by_text(self, coll: Any, article_id: str) -> dict[str, list[float]]:
+        """Vectors of the stored chunks of an article, by their text: unchanged chunks of an edited
+        article are never embedded twice."""
+        page = self._get(coll, where={"article_id": article_id}, include=["documents", "embeddings"])
+        return {doc: list(map(float, emb)) for doc, emb in zip(page["documents"], page["embeddings"], strict=False)}
+
+    def all_chunks(self, coll: Any) -> tuple[list[str], list[str], list[dict[str, Any]]]:
+        page = self._get(coll, include=["documents", "metadatas"])
+        return page["ids"], page["documents"], page["metadatas"]
+
+    def query(self, coll: Any, vector: list[float], n: int, where: dict[str, Any] | None = None,
+              collection_name: str = "") -> list[Hit]:
+        try:
+            total = coll.count()
+            if total == 0:
+                return []
+            res = coll.query(query_embeddings=[vector], n_results=min(n, total), where=where,
+                             include=["documents", "metadatas", "distances"])
+        except Exception as exc:
+            raise _wrap(exc, "searching") from exc
+        return [
+            Hit(id=i, text=d, metadata=m, score=1.0 - float(dist), collection=collection_name)
+            for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
+                                     res["distances"][0], strict=False)
+        ]
+
+    def get_chunks(self, coll: Any, ids: list[str], collection_name: str = "") -> list[Hit]:
+        if not ids:
+            return []
+        try:
+            res = coll.get(ids=ids, include=["documents", "metadatas"])
+        except Exception as exc:
+            raise _wrap(exc, "reading chunks") from exc
+        by_id = {i: (d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=False)}
+        return [Hit(id=i, text=by_id[i][0], metadata=by_id[i][1], score=0.0, collection=collection_name)
+                for i in ids if i in by_id]
+
+    # -- writing -----------------------------------------------------------------------------
+    def write_article(self, coll: Any, chunks: list[Chunk], vectors: list[list[float]],
+                      metadata: Iterable[dict[str, Any]]) -> None:
+        """Add a complete new version, then remove every other version of the same article."""
+        if not chunks:
+            return
+        article = chunks[0].article
+        try:
+            coll.upsert(ids=[c.id for c in chunks], embeddings=vectors, documents=[c.text for c in chunks],
+                        metadatas=list(metadata))
+            coll.delete(where={"$and": [{"article_id": article.id}, {"article_hash": {"$ne": article.hash}}]})
+        except Exception as exc:
+            raise _wrap(exc, f"storing '{article.title[:60]}'") from exc
+        self._touch(coll)
+
+    def _touch(self, coll: Any) -> None:
+        """Mark the collection changed, so that other processes rebuild their keyword index."""
+        try:
+            coll.modify(metadata={**(coll.metadata or {}), "updated_at": time.time()})
+        except Exception as exc:
+            raise _wrap(exc, "updating the collection") from exc
+
+    def delete_article(self, coll: Any, article_id: str) -> int:
+        existing = len(self._get(coll, where={"article_id": article_id})["ids"])
+        if existing:
+            try:
+                coll.delete(where={"article_id": article_id})
+            except Exception as exc:
+                raise _wrap(exc, f"removing '{article_id}'") from exc
+            self._touch(coll)
+        return existing

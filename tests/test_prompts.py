@@ -1,0 +1,31 @@
+"""Prompt templates: shipped ones load; a broken user template is an error naming file and variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.errors import BadInputError
+from retrieval.prompt_templates import PromptLibrary
+
+
+def test_shipped_templates_load() -> None:
+    library = PromptLibrary()
+    assert {"answer", "terse"} <= set(library.names("answer"))
+    assert library.names("condense") == ["condense"]
+    assert all(t.description for t in library.templates.values())
+
+
+def test_missing_variable_names_the_file_and_the_variable(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text('name = "bad"\ntemplate = "Question: {question}"\n')
+    with pytest.raises(BadInputError) as info:
+        PromptLibrary(tmp_path)
+    assert "bad.toml" in str(info.value) and "{context}" in str(info.value)
+
+
+def test_user_template_overrides_and_is_used(tmp_path: Path) -> None:
+    (tmp_path / "mine.toml").write_text(
+        'name = "mine"\ndescription = "d"\ntemplate = "C: {context}\\nQ: {question}"\n')
+    library = PromptLibrary(tmp_path)
+    assert library.get("mine").render(context="ctx", question="q")[1] == ("human", "C: ctx\nQ: q")
