@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("ask", help="answer a question from the articles")
-    p.add_argument("question")
+    p.add_argument("question", help="the question, or - to read it from standard input")
     p.add_argument("--collection", default="default")
     p.add_argument("--k", type=int, default=None)
     p.add_argument("--prompt", default=None)
@@ -139,7 +139,8 @@ def print_answer(answer: Any) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine()
-    answer = engine.ask(args.question, args.collection, k=args.k, prompt=args.prompt)
+    question = sys.stdin.read() if args.question == "-" else args.question
+    answer = engine.ask(question, args.collection, k=args.k, prompt=args.prompt)
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
     else:

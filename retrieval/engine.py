@@ -227,7 +227,7 @@ class Engine:
         names = [collections] if isinstance(collections, str) else list(collections)
         for name in names:
             validate_collection_name(name)
-        k = k or self.settings.k
+        k = self.settings.k if k is None else k
         if not 1 <= k <= 50:
             raise BadInputError("k must be between 1 and 50")
         prompt = prompt or self.settings.default_prompt

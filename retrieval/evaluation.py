@@ -8,6 +8,7 @@ asked, and the figures are computed as the contract defines them.
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import time
 import uuid
@@ -19,6 +20,8 @@ from typing import Any
 from retrieval.errors import BadInputError
 from retrieval.keyword import fold
 from retrieval.loading import article_from_record
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,12 @@ def percentile(values: list[float], q: float) -> float:
 def evaluate(engine: Any, docs: Path, questions: Path, k: int | None, retrieval_only: bool,
              limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Run the evaluation with ``engine`` (whose store is the temporary one)."""
-    records = read_jsonl(docs)
-    articles = [article_from_record(r, f"{docs.name}:{i + 1}") for i, r in enumerate(records)]
+    articles = []
+    for i, record in enumerate(read_jsonl(docs)):
+        try:
+            articles.append(article_from_record(record, f"{docs.name}:{i + 1}"))
+        except BadInputError as exc:  # a junk record in a real set: skip it, say so, measure the rest
+            log.warning("skipped: %s", exc)
     present = {a.id for a in articles}
     # A question whose article is not among DOCS cannot be answered from them (the half-split runs).
     qs = [q if (q.doc_id is None or q.doc_id in present) else

@@ -30,14 +30,15 @@ class BM25Index:
     """An in-memory BM25 (k1=1.2, b=0.75) over one collection's chunks."""
 
     ids: list[str]
+    langs: list[str] = field(default_factory=list)
     k1: float = 1.2
     b: float = 0.75
     _postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     _lengths: list[int] = field(default_factory=list)
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str]) -> BM25Index:
-        index = cls(ids=list(ids))
+    def build(cls, ids: list[str], texts: list[str], langs: list[str] | None = None) -> BM25Index:
+        index = cls(ids=list(ids), langs=list(langs or [""] * len(ids)))
         for doc, text in enumerate(texts):
             counts = Counter(tokenize(text))
             index._lengths.append(sum(counts.values()))
@@ -45,7 +46,9 @@ class BM25Index:
                 index._postings.setdefault(term, []).append((doc, tf))
         return index
 
-    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+    def search(self, query: str, n: int, lang: str = "") -> list[tuple[str, float]]:
+        """Best ``n`` chunks; with ``lang``, only chunks in that language (words rarely match across
+        languages, and ranking them anyway was measured to hurt cross-lingual retrieval)."""
         if not self.ids:
             return []
         total = len(self.ids)
@@ -59,5 +62,7 @@ class BM25Index:
             for doc, tf in postings:
                 norm = tf * (self.k1 + 1) / (tf + self.k1 * (1 - self.b + self.b * self._lengths[doc] / avg))
                 scores[doc] = scores.get(doc, 0.0) + idf * norm
+        if lang:
+            scores = {doc: s for doc, s in scores.items() if self.langs[doc] == lang}
         best = sorted(scores.items(), key=lambda kv: -kv[1])[:n]
         return [(self.ids[doc], score) for doc, score in best]

@@ -18,6 +18,7 @@ from pydantic import ConfigDict
 
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import BM25Index
+from retrieval.language import detect_language
 from retrieval.settings import Settings
 from retrieval.store import Hit, VectorStore
 
@@ -40,7 +41,7 @@ class KeywordIndexes:
                 return cached[1]
         ids, docs, metas = store.all_chunks(coll)
         texts = [f"{m.get('title', '')}\n{d}" for d, m in zip(docs, metas, strict=False)]
-        index = BM25Index.build(ids, texts)
+        index = BM25Index.build(ids, texts, [str(m.get("lang", "")) for m in metas])
         with self._lock:
             self._indexes[name] = (stamp, index)
         return index
@@ -84,9 +85,10 @@ class HybridSearch:
         rankings: list[tuple[list[str], float]] = [([h.id for h in dense], 1.0)]
         if self.settings.hybrid and self.settings.keyword_weight > 0:
             keyword_ids: list[tuple[str, float, str]] = []
+            lang = detect_language(question) if self.settings.keyword_same_language else ""
             for name, coll in colls.items():
                 index = self.keyword_indexes.get(self.store, name, coll)
-                keyword_ids.extend((cid, score, name) for cid, score in index.search(question, n))
+                keyword_ids.extend((cid, score, name) for cid, score in index.search(question, n, lang=lang))
             keyword_ids.sort(key=lambda t: -t[1])
             missing: dict[str, list[str]] = {}
             for cid, _, name in keyword_ids:

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     candidates: int = 20
     hybrid: bool = True
     keyword_weight: float = 0.5
+    keyword_same_language: bool = True
     min_similarity: float = 0.75
     relevance_threshold: float = 0.5
     judge_passages: int = 3

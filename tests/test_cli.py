@@ -1,0 +1,148 @@
+"""The command line end to end, as a user runs it: real Chroma, real embeddings, real local LLM."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, SAMPLE
+
+ARTICLEBOT = [sys.executable, "-m", "bot.cli"]  # the installed `articlebot` script runs the same main()
+
+
+@pytest.fixture(scope="session")
+def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged LLM joined (and checksum-verified) once for the whole session."""
+    from retrieval.llm.model_files import packaged_model_path
+
+    return packaged_model_path(tmp_path_factory.mktemp("models"))
+
+
+def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ARTICLEBOT, *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True,
+                          timeout=600)
+
+
+def chunk_count(env: dict[str, str]) -> int:
+    listing = run(env, "sources", "list", "--json")
+    if listing.returncode != 0:
+        return 0
+    return sum(s["chunks"] for s in json.loads(listing.stdout))
+
+
+@pytest.fixture
+def llm_env(cli_env: dict[str, str], gguf: Path) -> dict[str, str]:
+    return {**cli_env, "ARTICLEBOT_LLM_MODEL_PATH": str(gguf)}
+
+
+@pytest.mark.slow
+def test_sample_questions_with_the_real_local_llm(llm_env: dict[str, str]) -> None:
+    assert run(llm_env, "ingest", "samples/").returncode == 0
+
+    plain = run(llm_env, "ask", "who leads the unity government?")
+    assert plain.returncode == 0, plain.stderr
+    assert "Serraj" in plain.stdout and "libye-2016.txt" in plain.stdout and "Sources:" in plain.stdout
+
+    envoy = json.loads(run(llm_env, "ask", "Who is the UN special envoy to Libya?", "--json").stdout)
+    assert "Kobler" in envoy["answer"] and not envoy["abstained"]
+    assert envoy["sources"][0]["url"].endswith("libye-2016.txt")
+    assert set(envoy["timings_ms"]) >= {"retrieve", "generate"}
+
+    for question in ("What is the population of Libya?", "What is the capital of Peru?"):
+        result = json.loads(run(llm_env, "ask", question, "--json").stdout)
+        assert result["abstained"] is True and result["sources"] == []
+
+
+def test_ingest_twice_keeps_the_chunk_count(cli_env: dict[str, str]) -> None:
+    first = run(cli_env, "ingest", "samples/")
+    assert first.returncode == 0 and "7 ingested" in first.stdout
+    before = chunk_count(cli_env)
+    second = run(cli_env, "ingest", "samples/")
+    assert second.returncode == 0 and "0 ingested, 7 unchanged" in second.stdout
+    assert chunk_count(cli_env) == before > 0
+
+
+def test_extractive_backend_answers_without_an_llm(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "ARTICLEBOT_LLM_BACKEND": "extractive"}
+    run(env, "ingest", str(SAMPLE))
+    result = json.loads(run(env, "ask", "Who is the UN special envoy to Libya?", "--json").stdout)
+    assert "Martin Kobler" in result["answer"] and result["sources"]
+
+
+def test_sources_list_and_remove(cli_env: dict[str, str]) -> None:
+    run(cli_env, "ingest", "samples/", "--collection", "news")
+    listing = run(cli_env, "sources", "list", "--collection", "news")
+    assert "libye 2016" in listing.stdout and "ntrex-bbc.381669" in listing.stdout
+    removed = run(cli_env, "sources", "remove", "ntrex-bbc.381669", "--collection", "news")
+    assert removed.returncode == 0
+    assert "ntrex-bbc.381669" not in run(cli_env, "sources", "list", "--collection", "news").stdout
+    missing = run(cli_env, "sources", "remove", "ntrex-bbc.381669", "--collection", "news")
+    assert missing.returncode == 2 and "no source" in missing.stderr
+
+
+def _bad_inputs(tmp: Path) -> list[tuple[list[str], str | None]]:
+    (tmp / "empty.txt").write_bytes(b"")
+    (tmp / "binary.txt").write_bytes(os.urandom(4096))
+    (tmp / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(100))
+    return [
+        (["ingest", str(tmp / "empty.txt")], None),
+        (["ingest", str(tmp / "binary.txt")], None),
+        (["ingest", str(tmp / "photo.jpg")], None),
+        (["ingest", str(tmp / "missing.txt")], None),
+        (["ask", ""], None),
+        (["ask", "-"], "q" * 1_000_000),
+        (["ask", "x" * 100_000], None),
+        (["ask", "who?", "--k", "0"], None),
+        (["ask", "who?", "--collection", "bad name!"], None),
+        (["ask", "who?", "--prompt", "nonexistent"], None),
+        (["frobnicate"], None),
+    ]
+
+
+def test_bad_input_exits_2_with_one_line_and_leaves_the_store_as_it_was(cli_env: dict[str, str],
+                                                                        tmp_path: Path) -> None:
+    env = {**cli_env, "ARTICLEBOT_LLM_BACKEND": "extractive"}
+    run(env, "ingest", str(SAMPLE))
+    before = run(env, "sources", "list", "--json").stdout
+    for args, stdin in _bad_inputs(tmp_path):
+        result = run(env, *args, stdin=stdin)
+        assert result.returncode == 2, (args[:2], result.stderr[-300:])
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in result.stderr, (args[:2], result.stderr[-300:])
+    assert run(env, "sources", "list", "--json").stdout == before
+
+
+def test_eval_prints_the_contract_figures(cli_env: dict[str, str], tmp_path: Path) -> None:
+    docs = tmp_path / "docs.jsonl"
+    questions = tmp_path / "questions.jsonl"
+    docs.write_text("\n".join(json.dumps(d) for d in [
+        {"doc_id": "libya", "title": "Libye", "text": SAMPLE.read_text(encoding="utf-8"), "lang": "fr"},
+        {"doc_id": "volcano", "title": "Mexico : un volcan crache des cendres",
+         "text": "Le volcan Popocatépetl a projeté des cendres sur Mexico, la capitale, et ses environs. "
+                 "Les autorités ont demandé aux habitants de rester chez eux.", "lang": "fr"},
+    ]))
+    questions.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "1", "doc_id": "libya", "question": "Who is the UN envoy to Libya?", "answers": ["Martin Kobler"],
+         "lang": "en", "answerable": True},
+        {"id": "2", "doc_id": "volcano", "question": "Volcano spews ash on Mexico City", "answers": [],
+         "lang": "en", "answerable": True},
+        {"id": "3", "doc_id": None, "question": "Who won the 1904 Dewar Cup?", "answers": [], "lang": "en",
+         "answerable": False},
+    ]))
+    result = run(cli_env, "eval", "--docs", str(docs), "--questions", str(questions), "--retrieval-only", "--json")
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout)
+    assert figures["questions"] == 3
+    assert figures["recall@1"] == 1.0 and figures["mrr@10"] == 1.0
+    assert figures["answer_accuracy"] is None and set(figures["latency_ms"]) == {"p50", "p95"}
+    assert not (Path(cli_env["ARTICLEBOT_HOME"]) / "chroma").exists()  # a temporary store, not the user's
+
+    env = {**cli_env, "ARTICLEBOT_LLM_BACKEND": "extractive"}
+    full = json.loads(run(env, "eval", "--docs", str(docs), "--questions", str(questions), "--json").stdout)
+    assert full["answer_accuracy"] == 1.0 and full["answer_rate_answerable"] == 1.0
+    assert full["abstain_rate_unanswerable"] == 1.0
