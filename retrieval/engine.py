@@ -23,6 +23,7 @@ from retrieval.errors import ArticlebotError, BadInputError
 from retrieval.loading import expand_paths, load_file
 from retrieval.locking import exclusive
 from retrieval.prompt_templates import PromptLibrary
+from retrieval.query_enhancement import LLMTranslator
 from retrieval.retriever import HybridSearch, KeywordIndexes
 from retrieval.settings import Settings
 from retrieval.store import SourceInfo, VectorStore, validate_collection_name
@@ -62,6 +63,7 @@ class Engine:
         self._llm_backend = settings.llm_backend
         self._prompts: PromptLibrary | None = None
         self._keyword_indexes = KeywordIndexes()
+        self._translator: LLMTranslator | None = None
 
     # -- lazily built parts ------------------------------------------------------------------
     @property
@@ -96,8 +98,14 @@ class Engine:
         return self._llm_backend
 
     def pipeline(self) -> AnswerPipeline:
-        search = HybridSearch(self.store, self.embeddings, self.settings, self._keyword_indexes)
-        return AnswerPipeline(self.settings, search, self.embeddings, self.prompts, self.llm)
+        llm = self.llm
+        if llm is not None and self.settings.query_translation:
+            if self._translator is None or self._translator.llm is not llm:
+                self._translator = LLMTranslator(llm, self.prompts)
+        else:
+            self._translator = None
+        search = HybridSearch(self.store, self.embeddings, self.settings, self._keyword_indexes, self._translator)
+        return AnswerPipeline(self.settings, search, self.embeddings, self.prompts, llm)
 
     # -- ingestion ---------------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[Path], collection: str = "default",

@@ -46,6 +46,9 @@ class BM25Index:
                 index._postings.setdefault(term, []).append((doc, tf))
         return index
 
+    def language_counts(self) -> Counter[str]:
+        return Counter(self.langs)
+
     def search(self, query: str, n: int, lang: str = "") -> list[tuple[str, float]]:
         """Best ``n`` chunks; with ``lang``, only chunks in that language (words rarely match across
         languages, and ranking them anyway was measured to hurt cross-lingual retrieval)."""

@@ -19,12 +19,14 @@ REQUIRED = {
     "condense": {"history", "question"},
     "judge": {"passage", "question"},
     "verify": {"passage", "question", "answer"},
+    "translate": {"question", "language"},
 }
 ALLOWED = {
     "answer": {"context", "question", "language", "today"},
     "condense": {"history", "question", "language"},
     "judge": {"passage", "question"},
     "verify": {"passage", "question", "answer"},
+    "translate": {"question", "language"},
 }
 
 
@@ -61,7 +63,7 @@ def load_template(path: Path) -> PromptTemplate:
         raise BadInputError(f"prompt file {path}: cannot be read ({exc})") from exc
     kind = str(data.get("kind", "answer"))
     if kind not in REQUIRED:
-        raise BadInputError(f"prompt file {path}: unknown kind '{kind}' (answer, condense, judge or verify)")
+        raise BadInputError(f"prompt file {path}: unknown kind '{kind}' (answer, condense, judge, verify or translate)")
     for key in ("template",):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise BadInputError(f"prompt file {path}: missing '{key}'")

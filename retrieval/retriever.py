@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from pydantic import ConfigDict
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import BM25Index
 from retrieval.language import detect_language
+from retrieval.query_enhancement import Translator, target_languages
 from retrieval.settings import Settings
 from retrieval.store import Hit, VectorStore
 
@@ -64,47 +66,74 @@ class HybridSearch:
     """Dense + keyword search over one or more collections (a server's own and a shared one)."""
 
     def __init__(self, store: VectorStore, embeddings: ArticleEmbeddings, settings: Settings,
-                 keyword_indexes: KeywordIndexes | None = None) -> None:
+                 keyword_indexes: KeywordIndexes | None = None, translator: Translator | None = None) -> None:
         self.store = store
         self.embeddings = embeddings
         self.settings = settings
         self.keyword_indexes = keyword_indexes or KeywordIndexes()
+        self.translator = translator
 
     def search(self, question: str, collections: list[str], k: int,
                where: dict[str, Any] | None = None) -> list[Hit]:
         vector = self.embeddings.embed_query(question)
         n = max(self.settings.candidates, k)
+        colls = {name: self.store.collection(name, self.embeddings.name) for name in collections}
         dense: list[Hit] = []
-        colls = {}
-        for name in collections:
-            coll = self.store.collection(name, self.embeddings.name)
-            colls[name] = coll
+        for name, coll in colls.items():
             dense.extend(self.store.query(coll, vector, n, where=where, collection_name=name))
         dense.sort(key=lambda h: -h.score)
         by_id = {h.id: h for h in dense}
         rankings: list[tuple[list[str], float]] = [([h.id for h in dense], 1.0)]
         if self.settings.hybrid and self.settings.keyword_weight > 0:
-            keyword_ids: list[tuple[str, float, str]] = []
             lang = detect_language(question) if self.settings.keyword_same_language else ""
-            for name, coll in colls.items():
-                index = self.keyword_indexes.get(self.store, name, coll)
-                keyword_ids.extend((cid, score, name) for cid, score in index.search(question, n, lang=lang))
-            keyword_ids.sort(key=lambda t: -t[1])
-            missing: dict[str, list[str]] = {}
-            for cid, _, name in keyword_ids:
-                if cid not in by_id:
-                    missing.setdefault(name, []).append(cid)
-            for name, ids in missing.items():
-                for hit in self._score(colls[name], ids, vector, name):
-                    by_id[hit.id] = hit
-            if where:
-                keyword_ids = [t for t in keyword_ids if t[0] in by_id]
-            rankings.append(([cid for cid, _, _ in keyword_ids if cid in by_id], self.settings.keyword_weight))
+            indexes = {name: self.keyword_indexes.get(self.store, name, coll) for name, coll in colls.items()}
+            keyword = self._keyword_ranking(indexes, question, n, lang)
+            weighted = [(keyword, self.settings.keyword_weight)]
+            weighted += [(r, self.settings.translation_weight)
+                         for r in self._translated_rankings(question, lang, indexes, n)]
+            for ranking, weight in weighted:
+                self._add_scores(ranking, by_id, colls, vector, where)
+                rankings.append(([cid for cid, _ in ranking if cid in by_id], weight))
         fused = rrf_fuse(rankings, k)
         return [by_id[cid] for cid in fused if cid in by_id]
 
-    def _score(self, coll: Any, ids: list[str], vector: list[float], name: str) -> list[Hit]:
-        res = coll.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+    @staticmethod
+    def _keyword_ranking(indexes: dict[str, BM25Index], text: str, n: int, lang: str) -> list[tuple[str, str]]:
+        """(chunk id, collection) by BM25 score across collections."""
+        scored = [(cid, name, score) for name, index in indexes.items() for cid, score in index.search(text, n, lang)]
+        scored.sort(key=lambda t: -t[2])
+        return [(cid, name) for cid, name, _ in scored[:n]]
+
+    def _add_scores(self, ranking: list[tuple[str, str]], by_id: dict[str, Hit], colls: dict[str, Any],
+                    vector: list[float], where: dict[str, Any] | None) -> None:
+        """Keyword-only hits get their true cosine score (and must pass the same filter)."""
+        missing: dict[str, list[str]] = {}
+        for cid, name in ranking:
+            if cid not in by_id:
+                missing.setdefault(name, []).append(cid)
+        for name, ids in missing.items():
+            for hit in self._score(colls[name], ids, vector, name, where):
+                by_id[hit.id] = hit
+
+    def _translated_rankings(self, question: str, lang: str, indexes: dict[str, BM25Index],
+                             n: int) -> list[list[tuple[str, str]]]:
+        """Keyword rankings of the question translated into the collections' other languages."""
+        if self.translator is None or not lang:
+            return []
+        counts: Counter[str] = Counter()
+        for index in indexes.values():
+            counts.update(index.language_counts())
+        rankings = []
+        for target in target_languages(counts, lang):
+            translation = self.translator(question, target)
+            if not translation:
+                continue
+            rankings.append(self._keyword_ranking(indexes, translation, n, target))
+        return rankings
+
+    def _score(self, coll: Any, ids: list[str], vector: list[float], name: str,
+               where: dict[str, Any] | None = None) -> list[Hit]:
+        res = coll.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"])
         query = np.asarray(vector, dtype=np.float32)
         hits = []
         for cid, doc, meta, emb in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"],

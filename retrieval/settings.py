@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     hybrid: bool = True
     keyword_weight: float = 0.5
     keyword_same_language: bool = True
+    query_translation: bool = True
+    translation_weight: float = 1.0
     min_similarity: float = 0.75
     relevance_threshold: float = 0.5
     judge_passages: int = 3

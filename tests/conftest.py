@@ -52,6 +52,8 @@ class FakeScriptedLLM(BaseChatModel):
         self.calls.append(user)
         if "Reply with Yes or No only" in system:
             text = self.verdict(user) if callable(self.verdict) else self.verdict
+        elif system.startswith("Translate"):
+            text = user  # a fake translation: the question as it is
         else:
             text = self.reply(user) if callable(self.reply) else self.reply
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
