@@ -55,6 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("repl", help="interactive prompt testing")
     p.add_argument("--collection", default="default")
 
+    sub.add_parser("discord", help="run the Discord bot (needs ARTICLEBOT_DISCORD_TOKEN)")
+
+    p = sub.add_parser("feedback", help="list the 👍/👎 votes given in Discord, or export them")
+    p.add_argument("--export", type=Path, metavar="FILE.jsonl")
+
     p = sub.add_parser("eval", help="measure retrieval and answer quality")
     p.add_argument("--docs", required=True, type=Path)
     p.add_argument("--questions", required=True, type=Path)
@@ -86,20 +91,24 @@ def _is_url(target: str) -> bool:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    engine = _engine()
-    urls = [t for t in args.targets if _is_url(t)]
-    if urls:
-        raise UsageError("URL ingestion is not available in this version: save the page and ingest the file")
     from rich.progress import Progress
 
-    paths = [Path(t) for t in args.targets]
-    if sys.stderr.isatty():
-        with Progress(transient=True) as bar:
-            task = bar.add_task("ingesting", total=None)
-            report = engine.ingest_paths(paths, args.collection,
-                                         progress=lambda d, t, _: bar.update(task, completed=d, total=t))
-    else:
-        report = engine.ingest_paths(paths, args.collection)
+    from retrieval.engine import IngestReport
+
+    engine = _engine()
+    urls = [t for t in args.targets if _is_url(t)]
+    paths = [Path(t) for t in args.targets if not _is_url(t)]
+    report = IngestReport()
+    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("ingesting", total=None)
+
+        def progress(done: int, total: int, _title: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if paths:
+            report.merge(engine.ingest_paths(paths, args.collection, progress=progress))
+        if urls:
+            report.merge(engine.ingest_urls(urls, args.collection, progress=progress))
     print(f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, {len(report.failed)} failed "
           f"({report.chunks_added} chunks added) into collection '{args.collection}'")
     for _source, reason in report.failed:
@@ -185,7 +194,36 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "sources": cmd_sources, "ask": cmd_ask, "repl": cmd_repl, "eval": cmd_eval}
+def cmd_discord(args: argparse.Namespace) -> int:
+    from bot.discord.app import run_bot
+
+    run_bot(_settings())
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from retrieval.feedback import FeedbackLog
+
+    settings = _settings()
+    votes = FeedbackLog(settings.feedback_path).votes() if settings.feedback_path.exists() else []
+    if args.export:
+        try:
+            with args.export.open("w", encoding="utf-8") as out:
+                for vote in votes:
+                    out.write(json.dumps(vote, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.export}: {exc.strerror}") from exc
+        print(f"exported {len(votes)} votes to {args.export}")
+        return 0
+    for v in votes:
+        mark = "👍" if v["vote"] == "up" else "👎"
+        print(f"{v['time']}  {mark}  {v['question'][:70]}  →  {v['answer'][:70]}  [{v['prompt']}]")
+    print(f"{len(votes)} votes", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {"ingest": cmd_ingest, "sources": cmd_sources, "ask": cmd_ask, "repl": cmd_repl, "eval": cmd_eval,
+            "discord": cmd_discord, "feedback": cmd_feedback}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from retrieval.answering import Answer, AnswerPipeline
 from retrieval.chunking import chunk_article
 from retrieval.documents import Article, Chunk
 from retrieval.embeddings import ArticleEmbeddings, build_embeddings
-from retrieval.errors import ArticlebotError, BadInputError
+from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionError
 from retrieval.loading import expand_paths, load_file
 from retrieval.locking import exclusive
 from retrieval.prompt_templates import PromptLibrary
@@ -124,6 +124,32 @@ class Engine:
                 if single:
                     raise
                 report.failed.append((str(path), str(exc)))
+        report.merge(self.ingest_articles(articles, collection, progress))
+        return report
+
+    def load_url(self, url: str) -> list[Article]:
+        """An article page, a PDF or a text file at ``url`` (fetched safely, see fetching.py)."""
+        from retrieval.fetching import fetch
+        from retrieval.loading import load_bytes
+
+        s = self.settings
+        fetched = fetch(url, allow_private=s.allow_private_urls, timeout_s=s.fetch_timeout_s,
+                        max_bytes=s.fetch_max_bytes)
+        if fetched.suffix == ".feed":
+            raise BadInputError(f"{url}: RSS/Atom feeds are not supported yet; ingest the article pages")
+        return load_bytes(fetched.data, "page" + fetched.suffix, fetched.url, url=fetched.url)
+
+    def ingest_urls(self, urls: list[str], collection: str = "default",
+                    progress: Progress | None = None) -> IngestReport:
+        report = IngestReport()
+        articles: list[Article] = []
+        for url in urls:
+            try:
+                articles.extend(self.load_url(url))
+            except BadInputError as exc:
+                if len(urls) == 1:
+                    raise
+                report.failed.append((url, str(exc)))
         report.merge(self.ingest_articles(articles, collection, progress))
         return report
 
@@ -242,7 +268,7 @@ class Engine:
         self.prompts.get(prompt, kind="answer")
         existing = [n for n in names if self.store.exists(n)]
         if not existing:
-            raise BadInputError(
+            raise EmptyCollectionError(
                 f"collection '{names[0]}' is empty: ingest articles first (articlebot ingest PATH)")
         return self.pipeline().run(question, existing, k, prompt, history=history, where=where)
 

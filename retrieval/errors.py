@@ -18,6 +18,10 @@ class BadInputError(ArticlebotError):
     exit_code = 2
 
 
+class EmptyCollectionError(BadInputError):
+    """The question was asked of a collection that holds no articles yet."""
+
+
 class ModelMismatchError(ArticlebotError):
     """A collection built with one embedding model was queried with another."""
 

@@ -10,7 +10,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from retrieval.documents import Article
@@ -235,6 +235,8 @@ def load_bytes(data: bytes, name: str, source: str, url: str = "") -> list[Artic
     text = decode_bytes(data, source)
     if suffix in HTML_SUFFIXES:
         return [load_html(text, source, url)]
+    if url and suffix in TEXT_SUFFIXES:
+        return [replace(load_plain_text(text, Path(name), source), id=url, url=url)]
     if suffix in JSON_SUFFIXES:
         return load_json(text, source)
     if suffix in JSONL_SUFFIXES:

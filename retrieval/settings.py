@@ -88,6 +88,10 @@ class Settings(BaseSettings):
         return self.home / "models"
 
     @property
+    def feedback_path(self) -> Path:
+        return self.home / "feedback.sqlite3"
+
+    @property
     def lock_path(self) -> Path:
         return self.home / "ingest.lock"
 

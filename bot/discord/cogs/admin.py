@@ -1,0 +1,124 @@
+"""Server articles, for members with Manage Server: ``/ingest``, ``/sources``, ``/forget``.
+
+Attachments are read in memory and never written under their own names, so a file name such as
+``../../etc/passwd.txt`` means nothing more than its last part.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING, TypeVar
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.formatting import split_message
+from bot.discord.replies import error_message
+from retrieval.engine import IngestReport
+from retrieval.errors import ArticlebotError, BadInputError, NotFoundError
+from retrieval.loading import load_bytes
+
+if TYPE_CHECKING:
+    from bot.discord.app import ArticleBot
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+REFUSAL = "Only members with the **Manage Server** permission can change this server's articles."
+
+
+def safe_file_name(name: str) -> str:
+    """The last component of an uploaded file's name, whatever separators it uses."""
+    last = PureWindowsPath(PurePosixPath(name).name).name.strip().lstrip(".")
+    return last or "attachment.txt"
+
+
+def manage_guild_only() -> Callable[[T], T]:
+    """Checked by the bot on every call, whatever the server's command permission overrides say."""
+
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if interaction.guild is None or not interaction.permissions.manage_guild:
+            raise app_commands.CheckFailure(REFUSAL)
+        return True
+
+    return app_commands.check(predicate)
+
+
+def summary(report: IngestReport) -> str:
+    lines = [f"Ingested {len(report.ingested)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}."]
+    lines += [f"• {title}" for title in report.ingested[:10]]
+    lines += [f"✗ {reason}" for _, reason in report.failed[:10]]
+    return "\n".join(lines)
+
+
+class AdminCog(commands.Cog):
+    def __init__(self, bot: ArticleBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="ingest", description="Add an article to this server (file or URL)")
+    @app_commands.describe(file="A txt, md, html, pdf or json file", url="An article's web address")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @manage_guild_only()
+    async def ingest(self, interaction: discord.Interaction, file: discord.Attachment | None = None,
+                     url: str | None = None) -> None:
+        if file is None and not url:
+            await interaction.response.send_message("Attach a file or give a URL.", ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        assert interaction.guild_id is not None
+        collection = self.bot.guild_collection(interaction.guild_id)
+        engine = self.bot.engine
+        try:
+            if file is not None:
+                if file.size > self.bot.settings.max_file_bytes:
+                    raise BadInputError(f"{file.filename}: too large ({file.size} bytes)")
+                name = safe_file_name(file.filename)
+                data = await file.read()
+                articles = load_bytes(data, name, f"discord:{interaction.guild_id}/{name}")
+                report = await self.bot.runner.run(engine.ingest_articles, articles, collection)
+            else:
+                report = await self.bot.runner.run(engine.ingest_urls, [url or ""], collection)
+        except (ArticlebotError, discord.HTTPException) as exc:
+            await interaction.followup.send(error_message(exc), ephemeral=True)
+            return
+        await interaction.followup.send(summary(report)[:1900], ephemeral=True)
+
+    @app_commands.command(name="sources", description="List this server's articles")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @manage_guild_only()
+    async def sources(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        try:
+            items = await self.bot.runner.run(self.bot.engine.sources, self.bot.guild_collection(interaction.guild_id))
+        except NotFoundError:
+            items = []
+        except ArticlebotError as exc:
+            await interaction.followup.send(error_message(exc), ephemeral=True)
+            return
+        if not items:
+            await interaction.followup.send("No articles yet: add some with /ingest.", ephemeral=True)
+            return
+        text = "\n".join(f"`{s.id}` — {s.title} ({s.date or 'undated'}, {s.lang})" for s in items)
+        for part in split_message(text):
+            await interaction.followup.send(part, ephemeral=True)
+
+    @app_commands.command(name="forget", description="Remove an article from this server")
+    @app_commands.describe(source_id="The article's id, as /sources shows it")
+    @app_commands.guild_only()
+    @app_commands.default_permissions(manage_guild=True)
+    @manage_guild_only()
+    async def forget(self, interaction: discord.Interaction, source_id: str) -> None:
+        assert interaction.guild_id is not None
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        try:
+            removed = await self.bot.runner.run(self.bot.engine.remove_source, source_id,
+                                                self.bot.guild_collection(interaction.guild_id))
+        except ArticlebotError as exc:
+            await interaction.followup.send(error_message(exc), ephemeral=True)
+            return
+        await interaction.followup.send(f"Removed `{source_id}` ({removed} passages).", ephemeral=True)

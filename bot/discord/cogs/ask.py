@@ -1,0 +1,122 @@
+"""Asking: ``/ask``, an @mention, and follow-ups in the answer's thread (with the conversation)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord.cogs.feedback import feedback_view
+from bot.discord.formatting import render_answer, split_message
+from bot.discord.replies import error_message
+from retrieval.answering import Answer
+
+if TYPE_CHECKING:
+    from bot.discord.app import ArticleBot
+
+log = logging.getLogger(__name__)
+_MAX_TURNS = 6
+
+
+class AskCog(commands.Cog):
+    """Parses the Discord event, calls the engine off the event loop, formats the reply."""
+
+    def __init__(self, bot: ArticleBot) -> None:
+        self.bot = bot
+
+    # -- engine call -------------------------------------------------------------------------
+    async def _answer(self, question: str, guild_id: int | None, user_id: int,
+                      history: list[tuple[str, str]] | None) -> tuple[Answer | None, str]:
+        """(answer, "") or (None, message for the user) — the bot keeps serving either way."""
+        try:
+            answer = await self.bot.runner.run(self.bot.engine.ask, question, self.bot.collections_for(guild_id),
+                                               history=history)
+        except Exception as exc:  # every failure becomes a short message; details go to the log
+            log.warning("question failed: %s: %s", type(exc).__name__, exc)
+            return None, error_message(exc)
+        return answer, ""
+
+    def _record(self, answer: Answer, guild_id: int | None, user_id: int) -> str:
+        return self.bot.feedback.record_answer(answer, scope=str(guild_id or ""), user=str(user_id))
+
+    def _slow_down(self, user_id: int) -> str:
+        wait = self.bot.limiter.retry_after(user_id)
+        return f"You're asking quickly — please wait {wait:.0f} s before your next question." if wait else ""
+
+    async def _send_answer(self, channel: discord.abc.Messageable, answer: Answer, guild_id: int | None,
+                           user_id: int) -> list[discord.Message]:
+        parts = split_message(render_answer(answer))
+        view = feedback_view(self._record(answer, guild_id, user_id))
+        sent = []
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            sent.append(await channel.send(part, view=view if last else discord.utils.MISSING))
+        return sent
+
+    # -- /ask --------------------------------------------------------------------------------
+    @app_commands.command(name="ask", description="Ask a question about this server's articles")
+    @app_commands.describe(question="Your question, in any language")
+    @app_commands.guild_only()
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        if message := self._slow_down(interaction.user.id):
+            await interaction.response.send_message(message, ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True)
+        answer, failure = await self._answer(question, interaction.guild_id, interaction.user.id, None)
+        if answer is None:
+            await interaction.followup.send(failure)
+            return
+        parts = split_message(render_answer(answer))
+        view = feedback_view(self._record(answer, interaction.guild_id, interaction.user.id))
+        first: discord.Message | None = None
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            msg = await interaction.followup.send(part, wait=True, view=view if last else discord.utils.MISSING)
+            first = first or msg
+        if first is not None and isinstance(interaction.channel, discord.TextChannel):
+            thread = await interaction.channel.create_thread(name=_thread_name(question), message=first)
+            self._remember(thread.id, answer)
+
+    # -- @mention and thread follow-ups ------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.bot.user is None or message.guild is None:
+            return
+        channel = message.channel
+        in_our_thread = isinstance(channel, discord.Thread) and (
+            channel.id in self.bot.conversations or channel.owner_id == self.bot.user.id)
+        mentioned = self.bot.user in message.mentions
+        if not (in_our_thread or mentioned):
+            return
+        question = re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
+        if not question:
+            return
+        if wait := self._slow_down(message.author.id):
+            await channel.send(wait, reference=message, mention_author=False)
+            return
+        history = self.bot.conversations.get(channel.id) if in_our_thread else None
+        target: discord.abc.Messageable = channel
+        if not in_our_thread and isinstance(channel, discord.TextChannel):
+            target = await message.create_thread(name=_thread_name(question))
+        async with target.typing():
+            answer, failure = await self._answer(question, message.guild.id, message.author.id, history)
+        if answer is None:
+            await target.send(failure)
+            return
+        await self._send_answer(target, answer, message.guild.id, message.author.id)
+        if isinstance(target, discord.Thread):
+            self._remember(target.id, answer)
+
+    def _remember(self, thread_id: int, answer: Answer) -> None:
+        turns = self.bot.conversations.setdefault(thread_id, [])
+        turns.append((answer.standalone_question or answer.question, answer.answer))
+        del turns[:-_MAX_TURNS]
+
+
+def _thread_name(question: str) -> str:
+    name = " ".join(question.split())
+    return (name[:95] + "…") if len(name) > 96 else (name or "question")

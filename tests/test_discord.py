@@ -1,0 +1,222 @@
+"""The Discord bot: the real discord.py client against a Discord peer on loopback (tests/discord_peer.py).
+
+The store and the embedding model are real; the LLM is a fake (named so) for exact answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.discord.app import ArticleBot, build_bot
+from tests.conftest import SAMPLE, FakeScriptedLLM
+from tests.discord_peer import DiscordPeer, Guild, Posted, user
+
+pytestmark = pytest.mark.timeout(300)
+
+ALICE = user(111, "alice")
+BOB = user(222, "bob")
+MACEDONIA = ("Les Macédoniens ont voté dimanche lors d'un référendum sur le changement du nom de leur pays en "
+             "République de Macédoine du Nord. Le président Gjorge Ivanov a annoncé qu'il boycotterait le scrutin. "
+             "La participation a été faible selon la commission électorale.")
+
+
+def fake_reply(prompt: str) -> str:
+    """The fake LLM's answers, chosen by the question (and, for Macedonia, by the passages shown)."""
+    if prompt.startswith("Conversation:"):
+        if "unity government" in prompt:
+            return "Who is the UN special envoy to Libya?"
+        return prompt.split("Last question: ")[-1]
+    question = prompt.rsplit("Question: ", 1)[-1]
+    if "explode" in question:
+        raise RuntimeError("backend exploded")
+    if "long answer" in question:
+        return " ".join(["Fayez al-Serraj leads the government of national unity, as the article says [1]."] * 70)
+    if "Macedonia" in question:
+        return "Gjorge Ivanov boycotted the referendum [1]." if "Macédoine" in prompt else "NOT_IN_ARTICLES"
+    if "envoy" in question:
+        return "Martin Kobler [1]"
+    return "Fayez al-Serraj leads the unity government [1]."
+
+
+@pytest.fixture
+async def world(make_engine, tmp_path) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    guild_a, guild_b = Guild("500000000000000001", "A"), Guild("500000000000000002", "B")
+    peer = DiscordPeer([guild_a, guild_b], heartbeat_ms=1000)
+    await peer.start()
+    engine = make_engine(llm=FakeScriptedLLM(reply=fake_reply), discord_api_url=peer.api_url,
+                         discord_gateway_url=peer.gateway_url, discord_rate_limit_per_minute=3,
+                         discord_max_concurrency=2)
+    engine.ingest_paths([SAMPLE], collection=ArticleBot.guild_collection(int(guild_a.id)))
+    bot = build_bot(engine.settings, engine=engine, guild_ready_timeout=0.1)
+    task = asyncio.create_task(bot.start("test-token-not-secret"))
+    await asyncio.wait_for(peer.ready.wait(), 60)
+    await asyncio.wait_for(bot.wait_until_ready(), 60)
+    yield {"peer": peer, "bot": bot, "a": guild_a, "b": guild_b, "engine": engine}
+    await bot.close()
+    task.cancel()
+    await peer.stop()
+
+
+async def until(condition: Any, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the bot"
+        await asyncio.sleep(0.05)
+
+
+def no_pings(posts: list[Posted]) -> None:
+    for post in posts:
+        assert post.payload.get("allowed_mentions", {}).get("parse") == [], post.payload
+
+
+async def test_mention_gets_an_answer_with_sources_in_a_thread(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    question = await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    [post] = await peer.wait_for_posts(1)
+    assert post.channel_id == question["id"]  # the thread opened on the question
+    assert peer.threads[question["id"]]["name"] == "who leads the unity government?"
+    assert "Fayez al-Serraj" in post.content and "**Sources**" in post.content and "libye-2016.txt" in post.content
+    assert peer.typing  # the typing indicator was shown while working
+    no_pings(peer.posted)
+
+
+async def test_slash_ask_is_deferred_then_answered(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"}])
+    [post] = await peer.wait_for_posts(1)
+    assert peer.callbacks[0]["type"] == 5  # deferred: acknowledged before the engine ran
+    assert "Fayez al-Serraj" in post.content and "[1]" in post.content
+    await until(lambda: post.id in peer.threads)  # the answer opens a thread for follow-ups
+    no_pings(peer.posted)
+
+
+async def test_follow_up_in_the_thread_uses_the_earlier_turn(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    question = await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    await peer.wait_for_posts(1)
+    await peer.send_message(question["id"], ALICE, "and who is the UN's man there?")
+    posts = await peer.wait_for_posts(2, channel_id=question["id"])
+    assert "Martin Kobler" in posts[1].content
+    condense_prompts = [c for c in world["engine"].llm.calls if c.startswith("Conversation:")]
+    assert condense_prompts and "who leads the unity government?" in condense_prompts[-1]
+
+
+async def test_a_long_answer_is_split_cleanly(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.send_message(guild.channel_id, ALICE, "give me a long answer about the unity government",
+                            mention_bot=True)
+    await peer.wait_for_posts(3)
+    await asyncio.sleep(1)
+    posts = peer.posted
+    assert len(posts) >= 3
+    assert all(len(p.content) <= 2000 for p in posts)
+    for p in posts:
+        assert not re.search(r"\[\d*$", p.content) and not re.match(r"^\d*\]", p.content)
+    assert "**Sources**" in posts[-1].content
+    assert posts[-1].payload.get("components")  # the feedback buttons sit under the last part only
+    assert not any(p.payload.get("components") for p in posts[:-1])
+
+
+async def test_ingest_is_refused_to_members_without_manage_server(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["b"]
+    await peer.slash(guild, BOB, "ingest", [{"name": "url", "type": 3, "value": "https://example.org/a"}])
+    await until(lambda: peer.callbacks)
+    [callback] = peer.callbacks
+    assert callback["type"] == 4 and "Manage Server" in callback["data"]["content"]
+    assert callback["data"]["flags"] & 64  # only the member sees the refusal
+    assert "guild-" + guild.id not in world["engine"].store.collection_names()
+
+
+async def test_admin_attachment_is_ingested_then_answered_from_and_stays_in_its_server(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild_a, guild_b = world["peer"], world["a"], world["b"]
+    attachment = peer.add_attachment("../../etc/macedoine.txt", ("Référendum en Macédoine\n" + MACEDONIA).encode())
+    await peer.slash(guild_b, BOB, "ingest", [{"name": "file", "type": 11, "value": attachment["id"]}],
+                     manage_guild=True, resolved={"attachments": {attachment["id"]: attachment}})
+    [report] = await peer.wait_for_posts(1)
+    assert "Ingested 1" in report.content
+    [source] = world["engine"].sources(f"guild-{guild_b.id}")
+    assert source.id == f"discord:{guild_b.id}/macedoine.txt"  # the path in the file name is ignored
+
+    await peer.send_message(guild_b.channel_id, BOB, "Who boycotted the Macedonia referendum?", mention_bot=True)
+    posts = await peer.wait_for_posts(2)
+    assert "Gjorge Ivanov" in posts[1].content and "macedoine.txt" in posts[1].content
+
+    await peer.send_message(guild_a.channel_id, ALICE, "Who boycotted the Macedonia referendum?", mention_bot=True)
+    posts = await peer.wait_for_posts(3)
+    assert "macedoine.txt" not in posts[2].content and "Gjorge Ivanov" not in posts[2].content
+
+
+async def test_a_feedback_click_is_stored(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    [post] = await peer.wait_for_posts(1)
+    buttons = [c for row in post.payload["components"] for c in row["components"]]
+    up = next(b["custom_id"] for b in buttons if b["custom_id"].startswith("fb:up:"))
+    await peer.click(guild, BOB, post, up)
+    await until(lambda: peer.callbacks)
+    assert "Thanks" in peer.callbacks[0]["data"]["content"]
+    [vote] = world["bot"].feedback.votes()
+    assert vote["vote"] == "up" and vote["question"] == "who leads the unity government?"
+    assert "Fayez al-Serraj" in vote["answer"] and vote["prompt"] == "answer" and vote["sources"]
+
+
+async def test_an_llm_failure_is_reported_and_the_next_question_answered(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.send_message(guild.channel_id, ALICE, "please explode: who leads the unity government?",
+                            mention_bot=True)
+    [failure] = await peer.wait_for_posts(1)
+    assert "language model is not answering" in failure.content and "Traceback" not in failure.content
+    await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    posts = await peer.wait_for_posts(2)
+    assert "Fayez al-Serraj" in posts[1].content
+
+
+async def test_the_bot_reconnects_after_the_gateway_drops(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.drop_connection()
+    await asyncio.wait_for(peer.ready.wait(), 60)
+    assert peer.resumes + peer.identifies >= 2
+    await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    [post] = await peer.wait_for_posts(1)
+    assert "Fayez al-Serraj" in post.content
+
+
+async def test_the_rate_limit_answers_kindly(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    for _ in range(4):
+        await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    await peer.wait_for_posts(4)
+    await asyncio.sleep(1)
+    assert sum("please wait" in p.content for p in peer.posted) == 1
+    assert sum("Fayez al-Serraj" in p.content for p in peer.posted) == 3
+
+
+async def test_twenty_questions_at_once_are_all_answered_while_heartbeats_stay_on_time(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+
+    def slow_reply(prompt: str) -> str:  # each model call takes 0.2 s of a worker thread
+        time.sleep(0.2)
+        return fake_reply(prompt)
+
+    world["engine"].llm.reply = slow_reply
+    await asyncio.sleep(2.5)  # let heartbeats start
+    start = len(peer.heartbeats) - 1
+    began = time.monotonic()
+    await asyncio.gather(*(
+        peer.send_message(guild.channel_id, user(1000 + i, f"user{i}"), "who leads the unity government?",
+                          mention_bot=True) for i in range(20)))
+    posts = await peer.wait_for_posts(20, timeout=240)
+    took = time.monotonic() - began
+    assert all("Fayez al-Serraj" in p.content for p in posts)
+    assert len({p.channel_id for p in posts}) == 20  # one thread each, none lost
+    await asyncio.sleep(1.2)  # one more heartbeat after the load
+    beats = peer.heartbeats[start:]
+    gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+    assert took > 2 and len(gaps) >= 3
+    assert max(gaps) < 1.5 * peer.heartbeat_ms / 1000, gaps
