@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 
 from retrieval.errors import BadInputError
-from tests.conftest import SAMPLE, FakeScriptedLLM
+from tests.conftest import SAMPLE
+from tests.fakes import FakeScriptedLLM
 
 
 @pytest.fixture

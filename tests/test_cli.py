@@ -15,14 +15,6 @@ from tests.conftest import REPO, SAMPLE
 ARTICLEBOT = [sys.executable, "-m", "bot.cli"]  # the installed `articlebot` script runs the same main()
 
 
-@pytest.fixture(scope="session")
-def gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The packaged LLM joined (and checksum-verified) once for the whole session."""
-    from retrieval.llm.model_files import packaged_model_path
-
-    return packaged_model_path(tmp_path_factory.mktemp("models"))
-
-
 def run(env: dict[str, str], *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ARTICLEBOT, *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True,
                           timeout=600)

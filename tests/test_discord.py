@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from bot.discord.app import ArticleBot, build_bot
-from tests.conftest import SAMPLE, FakeScriptedLLM
+from tests.conftest import SAMPLE
 from tests.discord_peer import DiscordPeer, Guild, Posted, user
+from tests.fakes import FakeScriptedLLM
 
 pytestmark = pytest.mark.timeout(300)
 
