@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("repl", help="interactive prompt testing")
     p.add_argument("--collection", default="default")
 
+    p = sub.add_parser("watch", help="poll RSS/Atom feeds and ingest new or changed items")
+    p.add_argument("feeds", nargs="+", metavar="FEED_URL")
+    p.add_argument("--every", default="15m", help="interval: 30s, 15m, 2h (default 15m)")
+    p.add_argument("--collection", default="default")
+    p.add_argument("--once", action="store_true", help="poll once and exit")
+
     sub.add_parser("discord", help="run the Discord bot (needs ARTICLEBOT_DISCORD_TOKEN)")
 
     p = sub.add_parser("feedback", help="list the 👍/👎 votes given in Discord, or export them")
@@ -109,10 +115,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             report.merge(engine.ingest_paths(paths, args.collection, progress=progress))
         if urls:
             report.merge(engine.ingest_urls(urls, args.collection, progress=progress))
-    print(f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, {len(report.failed)} failed "
-          f"({report.chunks_added} chunks added) into collection '{args.collection}'")
-    for _source, reason in report.failed:
-        print(f"failed: {reason}", file=sys.stderr)
+    _print_report(report, args.collection)
     return 2 if report.failed else 0
 
 
@@ -194,6 +197,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_interval(text: str) -> float:
+    import re
+
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([smhd]?)", text.strip().lower())
+    if not match or float(match.group(1)) <= 0:
+        raise UsageError(f"invalid interval {text!r}: use e.g. 30s, 15m, 2h")
+    return float(match.group(1)) * {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+
+
+def _print_report(report: Any, collection: str) -> None:
+    print(f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, {len(report.failed)} failed "
+          f"({report.chunks_added} chunks added) into collection '{collection}'", flush=True)
+    for source, reason in report.failed:
+        print(f"failed: {reason}" if source in reason else f"failed: {source}: {reason}", file=sys.stderr)
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import time
+
+    from retrieval.errors import ArticlebotError
+
+    interval = parse_interval(args.every)
+    bad = [f for f in args.feeds if not _is_url(f)]
+    if bad:
+        raise UsageError(f"not a feed URL: {bad[0]}")
+    engine = _engine()
+    while True:
+        for feed in args.feeds:
+            try:
+                _print_report(engine.ingest_urls([feed], args.collection), args.collection)
+            except ArticlebotError as exc:  # a feed that fails now may work at the next poll
+                print(f"articlebot: {exc}", file=sys.stderr)
+        if args.once:
+            return 0
+        time.sleep(interval)
+
+
 def cmd_discord(args: argparse.Namespace) -> int:
     from bot.discord.app import run_bot
 
@@ -223,7 +263,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"ingest": cmd_ingest, "sources": cmd_sources, "ask": cmd_ask, "repl": cmd_repl, "eval": cmd_eval,
-            "discord": cmd_discord, "feedback": cmd_feedback}
+            "discord": cmd_discord, "feedback": cmd_feedback, "watch": cmd_watch}
 
 
 def main(argv: list[str] | None = None) -> int:

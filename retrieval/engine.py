@@ -127,30 +127,65 @@ class Engine:
         report.merge(self.ingest_articles(articles, collection, progress))
         return report
 
-    def load_url(self, url: str) -> list[Article]:
-        """An article page, a PDF or a text file at ``url`` (fetched safely, see fetching.py)."""
+    def _fetch(self, url: str) -> Any:
         from retrieval.fetching import fetch
-        from retrieval.loading import load_bytes
 
         s = self.settings
-        fetched = fetch(url, allow_private=s.allow_private_urls, timeout_s=s.fetch_timeout_s,
-                        max_bytes=s.fetch_max_bytes)
-        if fetched.suffix == ".feed":
-            raise BadInputError(f"{url}: RSS/Atom feeds are not supported yet; ingest the article pages")
-        return load_bytes(fetched.data, "page" + fetched.suffix, fetched.url, url=fetched.url)
+        return fetch(url, allow_private=s.allow_private_urls, timeout_s=s.fetch_timeout_s,
+                     max_bytes=s.fetch_max_bytes)
 
     def ingest_urls(self, urls: list[str], collection: str = "default",
                     progress: Progress | None = None) -> IngestReport:
+        """Article pages, PDFs, text files and RSS/Atom feeds; one bad URL never stops the rest."""
+        from retrieval.loading import load_bytes
+
         report = IngestReport()
         articles: list[Article] = []
         for url in urls:
             try:
-                articles.extend(self.load_url(url))
+                fetched = self._fetch(url)
+                if fetched.suffix == ".feed":
+                    report.merge(self._ingest_feed(url, fetched.data, collection, progress))
+                else:
+                    articles.extend(load_bytes(fetched.data, "page" + fetched.suffix, fetched.url, url=fetched.url))
             except BadInputError as exc:
                 if len(urls) == 1:
                     raise
                 report.failed.append((url, str(exc)))
         report.merge(self.ingest_articles(articles, collection, progress))
+        return report
+
+    def _ingest_feed(self, url: str, data: bytes, collection: str, progress: Progress | None) -> IngestReport:
+        from dataclasses import replace
+
+        from retrieval.feeds import FeedState, parse_feed
+        from retrieval.loading import article_from_record, load_bytes
+
+        _, items = parse_feed(data, url)
+        state = FeedState(self.settings.home / "feeds.json")
+        seen = state.seen(url, collection)
+        report = IngestReport()
+        for done, item in enumerate(items, 1):
+            if seen.get(item.key) == item.fingerprint:
+                report.unchanged.append(item.title or item.link)
+                continue
+            try:
+                if item.link:
+                    page = self._fetch(item.link)
+                    found = load_bytes(page.data, "page" + page.suffix, page.url, url=page.url)
+                    found = [replace(a, date=a.date or item.date, title=a.title or item.title) for a in found]
+                else:
+                    found = [article_from_record({"doc_id": item.key, "title": item.title, "text": item.content,
+                                                  "date": item.date}, url)]
+                part = self.ingest_articles(found, collection)
+            except BadInputError as exc:
+                report.failed.append((item.link or item.key, str(exc)))
+                continue
+            report.merge(part)
+            if not part.failed:
+                state.mark(url, collection, item.key, item.fingerprint)
+            if progress:
+                progress(done, len(items), item.title)
         return report
 
     def ingest_articles(self, articles: list[Article], collection: str = "default",

@@ -1,0 +1,176 @@
+"""Web ingestion against a local news site: clean article text, feeds, PDFs, safe fetching.
+
+The site runs on 127.0.0.1, so these tests allow private addresses — except where refusing them
+is what is tested.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+import retrieval.fetching as fetching
+from retrieval.errors import BadInputError
+from tests.conftest import REPO
+from tests.web_server import NewsSite, article_page, atom, gzip_bomb, minimal_pdf, rss
+
+SERRAJ = ("Le gouvernement d'union nationale de Fayez al-Serraj s'est installé à Tripoli, dans une base navale, "
+          "sous la protection de forces loyales. Les Nations unies soutiennent ce gouvernement.")
+KOBLER = ("L'envoyé spécial de l'ONU en Libye, Martin Kobler, poursuit ses discussions avec les différents acteurs "
+          "de la crise pour les convaincre de soutenir le processus de paix.")
+
+
+@pytest.fixture
+def site() -> Iterator[NewsSite]:
+    s = NewsSite()
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def engine(make_engine):  # type: ignore[no-untyped-def]
+    return make_engine(llm=None, allow_private_urls=True, fetch_timeout_s=2.0, fetch_max_bytes=200_000)
+
+
+def stored_text(engine, collection: str = "default") -> str:  # type: ignore[no-untyped-def]
+    _, docs, _ = engine.store.all_chunks(engine.store.collection(collection, engine.embeddings.name))
+    return "\n".join(docs)
+
+
+def test_article_page_keeps_only_the_article(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    site.html("/libye", article_page("Libye : le gouvernement d'union à Tripoli", [SERRAJ, KOBLER],
+                                     canonical=site.url("/libye")))
+    report = engine.ingest_urls([site.url("/libye?utm_source=x")])
+    assert report.ingested == ["Libye : le gouvernement d'union à Tripoli"]
+    text = stored_text(engine)
+    assert "Fayez al-Serraj" in text and "Martin Kobler" in text
+    for junk in ("PUBLICITÉ", "cookies", "Mentions légales", "Météo du jour", "Abonnez-vous"):
+        assert junk not in text
+    [source] = engine.sources()
+    assert source.id == site.url("/libye")  # the canonical URL identifies the article
+    assert source.date == "2016-06-24" and source.lang == "fr"
+    again = engine.ingest_urls([site.url("/libye")])
+    assert again.ingested == [] and len(again.unchanged) == 1
+
+
+def test_a_changed_page_replaces_its_chunks(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    site.html("/p", article_page("Libye", [SERRAJ, KOBLER]))
+    engine.ingest_urls([site.url("/p")])
+    site.html("/p", article_page("Libye", [SERRAJ, KOBLER.replace("Martin Kobler", "Ghassan Salamé")]))
+    assert engine.ingest_urls([site.url("/p")]).ingested
+    text = stored_text(engine)
+    assert "Ghassan Salamé" in text and "Martin Kobler" not in text
+
+
+def test_latin1_page_reads_right(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    page = article_page("Élections à Tripoli", [SERRAJ, KOBLER]).replace("utf-8", "iso-8859-1").replace("—", "-")
+    site.html("/latin", page, charset="iso-8859-1")
+    engine.ingest_urls([site.url("/latin")])
+    assert "installé à Tripoli" in stored_text(engine)
+    assert engine.sources()[0].title == "Élections à Tripoli"
+
+
+@pytest.mark.parametrize("make_feed", [rss, atom], ids=["rss", "atom"])
+def test_feed_items_are_ingested_and_a_second_run_fetches_only_new_ones(site: NewsSite, engine, make_feed) -> None:  # type: ignore[no-untyped-def]
+    site.html("/a1", article_page("Premier article", [SERRAJ]))
+    site.html("/a2", article_page("Deuxième article", [KOBLER]))
+    items = [("Premier article", site.url("/a1"), "Fri, 24 Jun 2016 10:00:00 GMT"),
+             ("Deuxième article", site.url("/a2"), "Fri, 24 Jun 2016 11:00:00 GMT")]
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, make_feed(items))
+    first = engine.ingest_urls([site.url("/feed")])
+    assert sorted(first.ingested) == ["Deuxième article", "Premier article"]
+    site.html("/a3", article_page("Troisième article", ["Un troisième article sur la Libye et ses institutions, "
+                                                          "publié le lendemain par la rédaction du journal."]))
+    items.append(("Troisième article", site.url("/a3"), "Sat, 25 Jun 2016 09:00:00 GMT"))
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, make_feed(items))
+    second = engine.ingest_urls([site.url("/feed")])
+    assert second.ingested == ["Troisième article"] and len(second.unchanged) == 2
+    assert site.hits["/a1"] == 1 and site.hits["/a2"] == 1  # unchanged items are not fetched again
+
+
+def test_one_bad_feed_item_never_stops_the_rest(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    site.html("/ok", article_page("Bon article", [SERRAJ]))
+    items = [("Cassé", site.url("/missing"), "Fri, 24 Jun 2016 10:00:00 GMT"),
+             ("Bon article", site.url("/ok"), "Fri, 24 Jun 2016 11:00:00 GMT")]
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+    report = engine.ingest_urls([site.url("/feed")])
+    assert report.ingested == ["Bon article"]
+    assert len(report.failed) == 1 and "HTTP 404" in report.failed[0][1]
+
+
+def test_pdf_keeps_page_numbers(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    pages = ["Page one: the unity government of Fayez al-Serraj sits in Tripoli since March of that year.",
+             "Page two: Martin Kobler is the special envoy of the United Nations to Libya in this period."]
+    site.routes["/report.pdf"] = (200, {"Content-Type": "application/pdf"}, minimal_pdf(pages))
+    engine.ingest_urls([site.url("/report.pdf")])
+    coll = engine.store.collection("default", engine.embeddings.name)
+    _, docs, metas = engine.store.all_chunks(coll)
+    assert "Fayez al-Serraj" in "\n".join(docs) and all(m["page"] >= 1 for m in metas)
+
+
+@pytest.mark.parametrize(("path", "route", "reason"), [
+    ("/binary", (200, {"Content-Type": "application/octet-stream"}, b"\x00\x01\x02" * 100),
+     "unsupported content type"),
+    ("/huge", (200, {"Content-Type": "text/html"}, b"<html><body><p>" + b"x" * 300_000 + b"</p></body></html>"),
+     "too large"),
+    ("/bomb", (200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, gzip_bomb(50_000_000)), "too large"),
+    ("/never", (200, {}, b""), "no answer within"),
+    ("/gone", (404, {"Content-Type": "text/html"}, b"<html>gone</html>"), "HTTP 404"),
+])
+def test_hostile_or_broken_urls_are_refused_with_a_reason(  # type: ignore[no-untyped-def]
+        site: NewsSite, engine, path: str, route, reason: str) -> None:
+    site.routes[path] = route
+    with pytest.raises(BadInputError, match=reason):
+        engine.ingest_urls([site.url(path)])
+    assert engine.store.collection_names() == []
+
+
+def test_private_addresses_are_refused_unless_allowed(site: NewsSite, make_engine) -> None:  # type: ignore[no-untyped-def]
+    site.html("/p", article_page("Libye", [SERRAJ]))
+    strict = make_engine(llm=None)
+    with pytest.raises(BadInputError, match="private or local address"):
+        strict.ingest_urls([site.url("/p")])
+    with pytest.raises(BadInputError, match="private or local address"):
+        strict.ingest_urls(["http://localhost:9/"])
+
+
+def test_a_redirect_to_a_private_address_is_refused(site: NewsSite, make_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The first hop stands for a public site (the test can only serve on loopback); the real check
+    then refuses the redirect's target."""
+    real_check = fetching._check_host
+    public = site.url("/start")
+
+    def check(url: str, allow_private: bool) -> None:
+        if url == public:
+            return
+        real_check(url, allow_private)
+
+    monkeypatch.setattr(fetching, "_check_host", check)
+    site.routes["/start"] = (302, {"Location": site.url("/internal-admin")}, b"")
+    site.html("/internal-admin", article_page("Secret", [SERRAJ]))
+    with pytest.raises(BadInputError, match="private or local address"):
+        make_engine(llm=None).ingest_urls([public])
+    assert "/internal-admin" not in site.hits
+
+
+def test_cli_refuses_binary_content_with_exit_2(site: NewsSite, cli_env: dict[str, str]) -> None:
+    site.routes["/bin"] = (200, {"Content-Type": "image/png"}, b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "ingest", site.url("/bin")], capture_output=True,
+                            text=True, cwd=REPO, env={**cli_env, "ARTICLEBOT_ALLOW_PRIVATE_URLS": "true"}, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "unsupported content type 'image/png'" in result.stderr
+
+
+def test_cli_watch_once_polls_a_feed(site: NewsSite, cli_env: dict[str, str]) -> None:
+    site.html("/a1", article_page("Premier article", [SERRAJ]))
+    site.routes["/feed"] = (200, {"Content-Type": "application/atom+xml"},
+                            atom([("Premier article", site.url("/a1"), "2016-06-24T10:00:00Z")]))
+    env = {**cli_env, "ARTICLEBOT_ALLOW_PRIVATE_URLS": "true"}
+    args = [sys.executable, "-m", "bot.cli", "watch", site.url("/feed"), "--every", "1s", "--once"]
+    first = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert first.returncode == 0 and "1 ingested" in first.stdout
+    second = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert "0 ingested, 1 unchanged" in second.stdout
