@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="ingest files, folders, URLs or feeds")
     p.add_argument("targets", nargs="+", metavar="PATH|URL")
     p.add_argument("--collection", default="default")
+    p.add_argument("--date", default="", help="publication date (YYYY-MM-DD) for these articles")
 
     p = sub.add_parser("sources", help="list or remove ingested articles")
     p.add_argument("action", choices=["list", "remove"])
@@ -50,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--collection", default="default")
     p.add_argument("--k", type=int, default=None)
     p.add_argument("--prompt", default=None)
+    p.add_argument("--since", default="", help="only articles published on or after this date (YYYY-MM-DD)")
+    p.add_argument("--until", default="", help="only articles published on or before this date")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("repl", help="interactive prompt testing")
@@ -112,9 +115,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             bar.update(task, completed=done, total=total)
 
         if paths:
-            report.merge(engine.ingest_paths(paths, args.collection, progress=progress))
+            report.merge(engine.ingest_paths(paths, args.collection, progress=progress, date=args.date))
         if urls:
-            report.merge(engine.ingest_urls(urls, args.collection, progress=progress))
+            report.merge(engine.ingest_urls(urls, args.collection, progress=progress, date=args.date))
     _print_report(report, args.collection)
     return 2 if report.failed else 0
 
@@ -152,7 +155,7 @@ def print_answer(answer: Any) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     engine = _engine()
     question = sys.stdin.read() if args.question == "-" else args.question
-    answer = engine.ask(question, args.collection, k=args.k, prompt=args.prompt)
+    answer = engine.ask(question, args.collection, k=args.k, prompt=args.prompt, since=args.since, until=args.until)
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
     else:

@@ -38,6 +38,7 @@ HELP = {
     ":reload": "re-read the template files",
     ":sources": "the passages behind the last answer, with their scores",
     ":k N": "how many passages the model sees",
+    ":since DATE / :until DATE": "only articles published in that period (no DATE: no limit)",
     ":llm BACKEND": "switch the LLM backend (llamacpp, openai, ollama, extractive)",
     ":compare A B [QUESTION]": "the same question through two templates, side by side",
     ":eval FILE [N]": "ask the first N questions of a questions JSONL file and score the answers",
@@ -55,13 +56,16 @@ class Repl:
         self.console = console or Console(highlight=False)
         self.prompt = engine.settings.default_prompt
         self.k = engine.settings.k
+        self.since = ""
+        self.until = ""
         self.turns: list[Answer] = []
         self.last: Answer | None = None
         self.commands: dict[str, Callable[[list[str]], None]] = {
             ":help": self.cmd_help, ":new": self.cmd_new, ":history": self.cmd_history,
             ":prompts": self.cmd_prompts, ":prompt": self.cmd_prompt, ":show": self.cmd_show,
             ":edit": self.cmd_edit, ":reload": self.cmd_reload, ":sources": self.cmd_sources, ":k": self.cmd_k,
-            ":llm": self.cmd_llm, ":compare": self.cmd_compare, ":eval": self.cmd_eval, ":save": self.cmd_save,
+            ":llm": self.cmd_llm, ":since": self.cmd_since, ":until": self.cmd_until,
+            ":compare": self.cmd_compare, ":eval": self.cmd_eval, ":save": self.cmd_save,
         }
 
     # -- the loop ----------------------------------------------------------------------------
@@ -89,7 +93,7 @@ class Repl:
         """A conversation turn when ``record``; otherwise a stand-alone question (eval, compare)."""
         history = [(a.standalone_question or a.question, a.answer) for a in self.turns] if record else []
         answer = self.engine.ask(question, self.collection, k=self.k, prompt=prompt or self.prompt,
-                                 history=history)
+                                 history=history, since=self.since, until=self.until)
         if record:
             self.turns.append(answer)
             self.last = answer
@@ -182,6 +186,16 @@ class Repl:
             raise BadInputError("usage: :k N (1 to 50)")
         self.k = int(args[0])
         self.console.print(f"k: {self.k}")
+
+    def cmd_since(self, args: list[str]) -> None:
+        self.engine.period_filter(args[0] if args else "", "")  # refuses an unreadable date
+        self.since = args[0] if args else ""
+        self.console.print(f"since: {self.since or 'no limit'}")
+
+    def cmd_until(self, args: list[str]) -> None:
+        self.engine.period_filter("", args[0] if args else "")
+        self.until = args[0] if args else ""
+        self.console.print(f"until: {self.until or 'no limit'}")
 
     def cmd_llm(self, args: list[str]) -> None:
         if len(args) != 1:

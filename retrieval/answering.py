@@ -18,6 +18,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from retrieval.dates import according_to
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.language import detect_language, language_name
 from retrieval.llm.backends import invoke_text, yes_probability
@@ -28,6 +29,9 @@ from retrieval.settings import Settings
 from retrieval.store import Hit
 
 REFUSAL_MARKER = "NOT_IN_ARTICLES"
+# Sentence-initial words that read lower-case after "According to an article of …, ".
+_LOWER_AFTER_PREFIX = {"the", "a", "an", "it", "he", "she", "they", "this", "there", "le", "la", "les", "l'", "un",
+                       "une", "il", "elle", "ils", "elles", "ce", "cette", "el", "los", "las", "ella", "ellos"}
 ABSTAIN_MESSAGES = {
     "en": "The articles do not say.",
     "fr": "Les articles ne le disent pas.",
@@ -100,6 +104,17 @@ def format_context(hits: list[Hit]) -> str:
     return "\n\n".join(parts)
 
 
+def newest_first(hits: list[Hit]) -> list[Hit]:
+    """Dated passages reordered newest first, in the places dated passages held; undated passages
+    keep their places, neither favoured nor dropped. The model reads the newest news first."""
+    slots = [i for i, h in enumerate(hits) if h.metadata.get("date")]
+    dated = sorted((hits[i] for i in slots), key=lambda h: h.metadata["date"], reverse=True)
+    ordered = list(hits)
+    for i, hit in zip(slots, dated, strict=True):
+        ordered[i] = hit
+    return ordered
+
+
 def _messages(pairs: list[tuple[str, str]]) -> list[BaseMessage]:
     kinds = {"system": SystemMessage, "human": HumanMessage, "ai": AIMessage}
     return [kinds[role](content=text) for role, text in pairs if text.strip() or role != "system"]
@@ -136,8 +151,11 @@ class AnswerPipeline:
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
-        state["hits"] = self.search.search(state["standalone"], state["collections"], state["k"],
-                                           where=state.get("where"))
+        hits = self.search.search(state["standalone"], state["collections"], state["k"], where=state.get("where"))
+        if state.get("where_is_a_hint") and not any(h.score >= self.settings.min_similarity for h in hits):
+            # "in 2016" read as a publication period found nothing dated then: search everything
+            hits = self.search.search(state["standalone"], state["collections"], state["k"])
+        state["hits"] = hits
         state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
         return state
 
@@ -149,7 +167,7 @@ class AnswerPipeline:
         if not above:
             state["reason"] = "no retrieved passage is similar enough to the question"
         elif self.llm is None:
-            state["relevant"] = above
+            state["relevant"] = newest_first(above)
         else:
             template = self.prompts.get("judge", kind="judge")
             chosen: Hit | None = None
@@ -163,7 +181,7 @@ class AnswerPipeline:
             if chosen is None:
                 state["reason"] = "no retrieved passage answers the question (relevance check)"
             else:
-                state["relevant"] = [chosen] + [h for h in above if h.id != chosen.id]
+                state["relevant"] = newest_first([chosen] + [h for h in above if h.id != chosen.id])
         state["timings"]["judge"] = (time.perf_counter() - started) * 1000
         return state
 
@@ -201,6 +219,11 @@ class AnswerPipeline:
             reason = "the model found no answer in the passages"
         abstained = not cited
         sources = [self._source(n, relevant[n - 1]) for n in cited]
+        if sources and sources[0].date and sources[0].date[:4] not in text:
+            first, _, rest = text.partition(" ")
+            if first.lower() in _LOWER_AFTER_PREFIX:
+                first = first.lower()
+            text = according_to(sources[0].date, state["lang"]) + " ".join(p for p in (first, rest) if p)
         return Answer(
             question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
             abstained=abstained, sources=sources, timings_ms=state["timings"],
@@ -257,7 +280,8 @@ class AnswerPipeline:
                 | RunnableLambda(self.generate) | RunnableLambda(self.cite))
 
     def run(self, question: str, collections: list[str], k: int, prompt: str,
-            history: list[tuple[str, str]] | None = None, where: dict[str, Any] | None = None) -> Answer:
+            history: list[tuple[str, str]] | None = None, where: dict[str, Any] | None = None,
+            where_is_a_hint: bool = False) -> Answer:
         state = {"question": question, "collections": collections, "k": k, "prompt": prompt,
-                 "history": history or [], "where": where, "timings": {}}
+                 "history": history or [], "where": where, "where_is_a_hint": where_is_a_hint, "timings": {}}
         return self.chain().invoke(state)

@@ -17,6 +17,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from retrieval.answering import Answer, AnswerPipeline
 from retrieval.chunking import chunk_article
+from retrieval.dates import day_number, normalize_date, period_in_question
 from retrieval.documents import Article, Chunk
 from retrieval.embeddings import ArticleEmbeddings, build_embeddings
 from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionError
@@ -109,7 +110,7 @@ class Engine:
 
     # -- ingestion ---------------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[Path], collection: str = "default",
-                     progress: Progress | None = None) -> IngestReport:
+                     progress: Progress | None = None, date: str = "") -> IngestReport:
         """Ingest files and folders; a bad file among many is reported and the rest go on."""
         files = expand_paths(list(paths))
         if not files:
@@ -124,8 +125,20 @@ class Engine:
                 if single:
                     raise
                 report.failed.append((str(path), str(exc)))
-        report.merge(self.ingest_articles(articles, collection, progress))
+        report.merge(self.ingest_articles(self.with_date(articles, date), collection, progress))
         return report
+
+    @staticmethod
+    def with_date(articles: list[Article], date: str) -> list[Article]:
+        """The date a user gave at ingest (``--date``) overrides what the files say."""
+        if not date:
+            return articles
+        from dataclasses import replace
+
+        iso = normalize_date(date)
+        if not iso:
+            raise BadInputError(f"--date: cannot read the date {date!r} (use YYYY-MM-DD)")
+        return [replace(a, date=iso) for a in articles]
 
     def _fetch(self, url: str) -> Any:
         from retrieval.fetching import fetch
@@ -135,7 +148,7 @@ class Engine:
                      max_bytes=s.fetch_max_bytes)
 
     def ingest_urls(self, urls: list[str], collection: str = "default",
-                    progress: Progress | None = None) -> IngestReport:
+                    progress: Progress | None = None, date: str = "") -> IngestReport:
         """Article pages, PDFs, text files and RSS/Atom feeds; one bad URL never stops the rest."""
         from retrieval.loading import load_bytes
 
@@ -152,7 +165,7 @@ class Engine:
                 if len(urls) == 1:
                     raise
                 report.failed.append((url, str(exc)))
-        report.merge(self.ingest_articles(articles, collection, progress))
+        report.merge(self.ingest_articles(self.with_date(articles, date), collection, progress))
         return report
 
     def _ingest_feed(self, url: str, data: bytes, collection: str, progress: Progress | None) -> IngestReport:
@@ -249,6 +262,8 @@ class Engine:
             "date": a.date, "lang": a.lang, "chunk_index": chunk.index, "n_chunks": n_chunks,
             "start": chunk.start, "tokens": chunk.tokens, "ingested_at": now,
         }
+        if a.date:
+            meta["date_day"] = day_number(a.date)
         if a.extra.get("author"):
             meta["author"] = a.extra["author"]
         if a.extra.get("page_starts"):
@@ -291,8 +306,11 @@ class Engine:
 
     def ask(self, question: str, collections: list[str] | str = "default", k: int | None = None,
             prompt: str | None = None, history: list[tuple[str, str]] | None = None,
-            where: dict[str, Any] | None = None) -> Answer:
+            since: str = "", until: str = "") -> Answer:
+        """Answer from the collections; ``since``/``until`` keep only articles published in that period
+        (undated articles have no period and are left out of a filtered question)."""
         question = self.check_question(question)
+        where = self.period_filter(since, until)
         names = [collections] if isinstance(collections, str) else list(collections)
         for name in names:
             validate_collection_name(name)
@@ -305,7 +323,26 @@ class Engine:
         if not existing:
             raise EmptyCollectionError(
                 f"collection '{names[0]}' is empty: ingest articles first (articlebot ingest PATH)")
-        return self.pipeline().run(question, existing, k, prompt, history=history, where=where)
+        named = False
+        if where is None:
+            where = self.period_filter(*period_in_question(question))
+            named = where is not None
+        return self.pipeline().run(question, existing, k, prompt, history=history, where=where,
+                                   where_is_a_hint=named)
+
+    @staticmethod
+    def period_filter(since: str, until: str) -> dict[str, Any] | None:
+        """A Chroma filter on publication days; a bad date is the user's error, said in one line."""
+        bounds = []
+        for value, op, name in ((since, "$gte", "since"), (until, "$lte", "until")):
+            if value:
+                iso = normalize_date(value)
+                if not iso:
+                    raise BadInputError(f"--{name}: cannot read the date {value!r} (use YYYY-MM-DD)")
+                bounds.append({"date_day": {op: day_number(iso)}})
+        if not bounds:
+            return None
+        return bounds[0] if len(bounds) == 1 else {"$and": bounds}
 
 
 __all__ = ["Engine", "IngestReport", "Answer", "ArticlebotError"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from retrieval.dates import normalize_date
 from retrieval.documents import Article
 from retrieval.errors import BadInputError
 from retrieval.language import detect_language
@@ -94,7 +95,7 @@ def _make_article(
     text = _require_text(text, source)
     title = _clean(title)[:300] or text[:80]
     return Article(
-        id=id, title=title, text=text, source=source, url=url, date=str(date or ""),
+        id=id, title=title, text=text, source=source, url=url, date=normalize_date(str(date or "")),
         lang=lang or detect_language(text), extra=extra or {},
     )
 

@@ -53,13 +53,30 @@ class KeywordIndexes:
             self._indexes.pop(name, None)
 
 
-def rrf_fuse(rankings: list[tuple[list[str], float]], n: int) -> list[str]:
-    """Reciprocal-rank fusion of several ranked id lists, each with a weight."""
+def rrf_fuse(rankings: list[tuple[list[str], float]], n: int,
+             ranks: list[tuple[dict[str, float], float]] | None = None) -> list[str]:
+    """Reciprocal-rank fusion of ranked id lists (and of explicit ranks), each with a weight."""
     scores: dict[str, float] = {}
     for ids, weight in rankings:
         for rank, chunk_id in enumerate(ids):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (RRF_K + rank + 1)
+    for by_id, weight in ranks or []:
+        for chunk_id, rank in by_id.items():
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (RRF_K + rank + 1)
     return [cid for cid, _ in sorted(scores.items(), key=lambda kv: -kv[1])[:n]]
+
+
+def recency_ranks(hits: list[Hit]) -> dict[str, float]:
+    """Rank by publication day, newest 0; undated hits get the average rank, so that recency neither
+    favours nor drops them."""
+    dated = sorted((h for h in hits if h.metadata.get("date_day") is not None),
+                   key=lambda h: -int(h.metadata["date_day"]))
+    if not dated:
+        return {}
+    ranks = {h.id: float(i) for i, h in enumerate(dated)}
+    average = (len(dated) - 1) / 2
+    ranks.update({h.id: average for h in hits if h.id not in ranks})
+    return ranks
 
 
 class HybridSearch:
@@ -94,7 +111,8 @@ class HybridSearch:
             for ranking, weight in weighted:
                 self._add_scores(ranking, by_id, colls, vector, where)
                 rankings.append(([cid for cid, _ in ranking if cid in by_id], weight))
-        fused = rrf_fuse(rankings, k)
+        recency = [(recency_ranks(list(by_id.values())), self.settings.recency_weight)]
+        fused = rrf_fuse(rankings, k, recency if self.settings.recency_weight > 0 else None)
         return [by_id[cid] for cid in fused if cid in by_id]
 
     @staticmethod

@@ -30,11 +30,12 @@ class AskCog(commands.Cog):
 
     # -- engine call -------------------------------------------------------------------------
     async def _answer(self, question: str, guild_id: int | None, user_id: int,
-                      history: list[tuple[str, str]] | None) -> tuple[Answer | None, str]:
+                      history: list[tuple[str, str]] | None, since: str = "", until: str = ""
+                      ) -> tuple[Answer | None, str]:
         """(answer, "") or (None, message for the user) — the bot keeps serving either way."""
         try:
             answer = await self.bot.runner.run(self.bot.engine.ask, question, self.bot.collections_for(guild_id),
-                                               history=history)
+                                               history=history, since=since, until=until)
         except Exception as exc:  # every failure becomes a short message; details go to the log
             log.warning("question failed: %s: %s", type(exc).__name__, exc)
             return None, error_message(exc)
@@ -59,14 +60,17 @@ class AskCog(commands.Cog):
 
     # -- /ask --------------------------------------------------------------------------------
     @app_commands.command(name="ask", description="Ask a question about this server's articles")
-    @app_commands.describe(question="Your question, in any language")
+    @app_commands.describe(question="Your question, in any language",
+                           since="Only articles published on or after this date (YYYY-MM-DD)",
+                           until="Only articles published on or before this date (YYYY-MM-DD)")
     @app_commands.guild_only()
-    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+    async def ask(self, interaction: discord.Interaction, question: str, since: str = "", until: str = "") -> None:
         if message := self._slow_down(interaction.user.id):
             await interaction.response.send_message(message, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
-        answer, failure = await self._answer(question, interaction.guild_id, interaction.user.id, None)
+        answer, failure = await self._answer(question, interaction.guild_id, interaction.user.id, None,
+                                             since=since, until=until)
         if answer is None:
             await interaction.followup.send(failure)
             return

@@ -1,0 +1,91 @@
+"""Publication dates: normalised to ISO days, and time expressions found in questions.
+
+A date that cannot be read leaves the article undated; articlebot never substitutes today's date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from email.utils import parsedate_to_datetime
+
+_EPOCH = dt.date(1970, 1, 1)
+MONTHS = {
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"],
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+           "novembre", "décembre"],
+    "es": ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+           "noviembre", "diciembre"],
+    "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
+           "November", "Dezember"],
+}
+
+
+def normalize_date(value: str) -> str:
+    """'2016-06-24', 'Fri, 24 Jun 2016 10:00:00 GMT', '24 June 2016', '2016' → ISO day ('' if unreadable)."""
+    value = (value or "").strip()
+    if not value:
+        return ""
+    if re.fullmatch(r"\d{4}", value):
+        return f"{value}-01-01" if 1800 <= int(value) <= 2200 else ""
+    match = re.match(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if match:
+        try:
+            return dt.date(*map(int, match.groups())).isoformat()
+        except ValueError:
+            return ""
+    try:
+        return parsedate_to_datetime(value).date().isoformat()
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        from dateutil import parser
+
+        parsed = parser.parse(value, fuzzy=False, default=dt.datetime(2000, 1, 1))
+        return parsed.date().isoformat() if 1800 <= parsed.year <= 2200 else ""
+    except (ValueError, OverflowError, TypeError):
+        return ""
+
+
+def day_number(iso: str) -> int:
+    """Days since 1970-01-01: Chroma filters compare numbers, not strings."""
+    return (dt.date.fromisoformat(iso) - _EPOCH).days
+
+
+def spoken_date(iso: str, lang: str) -> str:
+    """'24 June 2016' / '24 juin 2016' — for 'According to an article of …'."""
+    day = dt.date.fromisoformat(iso)
+    months = MONTHS.get(lang, MONTHS["en"])
+    return f"{day.day} {months[day.month - 1]} {day.year}"
+
+
+def according_to(iso: str, lang: str) -> str:
+    when = spoken_date(iso, lang)
+    return {
+        "fr": f"D'après un article du {when}, ",
+        "es": f"Según un artículo del {when}, ",
+        "de": f"Laut einem Artikel vom {when}: ",
+    }.get(lang, f"According to an article of {when}, ")
+
+
+_YEAR = re.compile(r"\b(?:in|en|im|dans|during|pendant|durante|del|de)\s+((?:18|19|20|21)\d{2})\b", re.I)
+_RELATIVE = [
+    (re.compile(r"\b(last|past) week\b|\bla semaine derni[eè]re\b|\bla semana pasada\b|\bletzte woche\b", re.I), 7),
+    (re.compile(r"\b(last|past) month\b|\ble mois dernier\b|\bel mes pasado\b|\bletzten monat\b", re.I), 31),
+    (re.compile(r"\b(yesterday|today)\b|\bhier\b|\baujourd'hui\b|\bayer\b|\bhoy\b|\bgestern\b|\bheute\b", re.I), 2),
+    (re.compile(r"\b(this|last|past) year\b|\bcette ann[ée]e\b|\bl'ann[ée]e derni[eè]re\b", re.I), 366),
+]
+
+
+def period_in_question(question: str, today: dt.date | None = None) -> tuple[str, str]:
+    """(since, until) that a question names itself ("in 2016", "last week"), or ('', '')."""
+    today = today or dt.date.today()
+    match = _YEAR.search(question)
+    if match:
+        year = int(match.group(1))
+        return f"{year}-01-01", f"{year}-12-31"
+    for pattern, days in _RELATIVE:
+        if pattern.search(question):
+            return (today - dt.timedelta(days=days)).isoformat(), today.isoformat()
+    return "", ""
