@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -25,6 +26,37 @@ EVAL = Path(os.environ.get("ARTICLEBOT_EVAL_DIR", REPO.parent / "shared" / "eval
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def scale_figures(engine: Any, texts: list[str], questions: list[str]) -> dict[str, float]:
+    """Retrieval latency at 1k, 10k and 100k chunks: the real chunks' texts and vectors, repeated
+    with a little noise on the vectors (encoding 100k chunks for real would take hours here)."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    base = np.asarray(engine.embeddings.embed_documents(texts), dtype=np.float32)
+    search = engine.pipeline().search
+    figures: dict[str, float] = {}
+    for size in (1_000, 10_000, 100_000):
+        name = f"scale-{size}"
+        coll = engine.store.collection(name, engine.embeddings.name, create=True)
+        for start in range(0, size, 5000):
+            idx = np.arange(start, min(size, start + 5000))
+            vectors = base[idx % len(base)] + rng.normal(0, 0.01, (len(idx), base.shape[1])).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            coll.add(ids=[f"c{i}" for i in idx], embeddings=vectors.tolist(),
+                     documents=[texts[i % len(texts)] for i in idx],
+                     metadatas=[{"article_id": f"a{i // 5}", "article_hash": "h", "title": f"article {i // 5}",
+                                 "lang": "es", "n_chunks": 5, "chunk_index": int(i % 5)} for i in idx])
+        search.search(questions[0], [name], engine.settings.k)  # the keyword index is built once, then cached
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            search.search(q, [name], engine.settings.k)
+            times.append((time.perf_counter() - t) * 1000)
+        figures[f"retrieve_p50_ms_{size // 1000}k"] = round(statistics.median(times), 1)
+        engine.store.drop(name)
+    return figures
 
 
 def main() -> int:
@@ -64,6 +96,8 @@ def main() -> int:
             coll.query(query_embeddings=[engine.embeddings.embed_query(q)], n_results=engine.settings.k)
             floor.append((time.perf_counter() - t) * 1000)
 
+        scale = scale_figures(engine, texts, questions[:30])
+
         env = {**os.environ, "ARTICLEBOT_HOME": home, "ARTICLEBOT_LLM_BACKEND": "extractive"}
         subprocess.run([sys.executable, "-m", "bot.cli", "ingest", "--collection", "default",
                         str(REPO / "samples" / "libye-2016.txt")], env=env, check=True, capture_output=True)
@@ -81,6 +115,7 @@ def main() -> int:
         "floor_p50_ms": round(statistics.median(floor), 1),
         "ask_cold_start_s": round(cold_s, 2),
         "rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        **scale,
     }
     print(f"corpus: {docs_path.name}, {len(articles)} articles, {len(chunks)} chunks; {len(questions)} queries")
     for key, value in figures.items():
