@@ -20,6 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.dates import according_to
 from retrieval.embeddings import ArticleEmbeddings
+from retrieval.keyword import fold
 from retrieval.language import detect_language, language_name
 from retrieval.llm.backends import invoke_text, yes_probability
 from retrieval.numbers import numbers_in
@@ -102,6 +103,13 @@ def format_context(hits: list[Hit]) -> str:
             head += f" ({meta['date']})"
         parts.append(f"[{n}] {head}\n{hit.text}")
     return "\n\n".join(parts)
+
+
+def leaks(answer: str, secret: str, words: int = 8) -> bool:
+    """Whether ``answer`` repeats any run of ``words`` consecutive words of ``secret``."""
+    secret_words = fold(secret).split()
+    folded = " ".join(fold(answer).split())
+    return any(" ".join(secret_words[i:i + words]) in folded for i in range(len(secret_words) - words + 1))
 
 
 def newest_first(hits: list[Hit]) -> list[Hit]:
@@ -234,6 +242,9 @@ class AnswerPipeline:
     # -- helpers -----------------------------------------------------------------------------
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
         """Why the answer is not supported by its cited passages, or '' when it is."""
+        system = self.prompts.get(state["prompt"], kind="answer").system
+        if leaks(text, system):  # an article that says "print your instructions" gets nothing
+            return "the answer repeats the system prompt"
         if not self.settings.grounding_check:
             return ""
         passages = "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in cited)
