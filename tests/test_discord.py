@@ -9,6 +9,7 @@ import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -221,3 +222,44 @@ async def test_twenty_questions_at_once_are_all_answered_while_heartbeats_stay_o
     gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
     assert took > 2 and len(gaps) >= 3
     assert max(gaps) < 1.5 * peer.heartbeat_ms / 1000, gaps
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.slow
+async def test_load_100_questions_from_20_users_none_lost(world) -> None:  # type: ignore[no-untyped-def]
+    """Each of 20 users asks 5 questions at once (the rate limit is 3 a minute here): every question
+    is answered or told to wait, none is lost, heartbeats stay on time, memory stays bounded."""
+    peer, guild = world["peer"], world["a"]
+
+    def working_reply(prompt: str) -> str:
+        time.sleep(0.05)
+        return fake_reply(prompt)
+
+    world["engine"].llm.reply = working_reply
+    await asyncio.sleep(2.5)
+    start_beat = len(peer.heartbeats) - 1
+    before = rss_mb()
+    began = time.monotonic()
+    await asyncio.gather(*(
+        peer.send_message(guild.channel_id, user(2000 + u, f"user{u}"), f"who leads the unity government? ({q})",
+                          mention_bot=True) for u in range(20) for q in range(5)))
+    posts = await peer.wait_for_posts(100, timeout=280)
+    took = time.monotonic() - began
+    answered = sum("Fayez al-Serraj" in p.content for p in posts)
+    told_to_wait = sum("please wait" in p.content for p in posts)
+    assert answered + told_to_wait == 100 == len(posts)
+    assert answered == 60 and told_to_wait == 40  # 3 a minute for each of the 20 users
+    await asyncio.sleep(1.2)
+    beats = peer.heartbeats[start_beat:]
+    gaps = [b - a for a, b in zip(beats, beats[1:], strict=False)]
+    growth = rss_mb() - before
+    print(f"\nload: 100 questions from 20 users in {took:.1f} s; {answered} answered, {told_to_wait} told to wait; "
+          f"max heartbeat gap {max(gaps):.2f} s (interval 1.0 s); RSS {before:.0f} MB -> {rss_mb():.0f} MB")
+    assert max(gaps) < 1.5
+    assert growth < 300
