@@ -263,3 +263,18 @@ async def test_load_100_questions_from_20_users_none_lost(world) -> None:  # typ
           f"max heartbeat gap {max(gaps):.2f} s (interval 1.0 s); RSS {before:.0f} MB -> {rss_mb():.0f} MB")
     assert max(gaps) < 1.5
     assert growth < 300
+
+
+def test_the_token_never_reaches_the_logs(cli_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env = {**cli_env, "ARTICLEBOT_DISCORD_TOKEN": "SECRET-TOKEN-123", "ARTICLEBOT_OPENAI_API_KEY": "SECRET-KEY-456",
+           "ARTICLEBOT_DISCORD_API_URL": "http://127.0.0.1:9/api/v10"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "-v", "discord"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and result.stderr.strip()
+    assert "SECRET-TOKEN-123" not in result.stdout + result.stderr
+    assert "SECRET-KEY-456" not in result.stdout + result.stderr
