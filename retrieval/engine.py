@@ -52,6 +52,15 @@ class IngestReport:
         self.chunks_embedded += other.chunks_embedded
 
 
+@dataclass
+class _Plan:
+    """An article to (re)write: its chunks, their vectors (empty where still to compute), which to compute."""
+
+    chunks: list[Chunk]
+    vectors: list[list[float]]
+    todo: list[int]
+
+
 class Engine:
     """articlebot's engine; cheap to create, loads models and the store lazily."""
 
@@ -209,14 +218,26 @@ class Engine:
             return report
         with exclusive(self.settings.lock_path):
             coll = self.store.collection(collection, self.embeddings.name, create=True)
+            window: list[_Plan] = []
+            pending = 0
             for done, article in enumerate(articles, 1):
                 try:
-                    self._ingest_one(coll, article, report)
+                    plan = self._plan(coll, article, report)
                 except BadInputError as exc:
                     report.failed.append((article.source, str(exc)))
+                    plan = None
+                if plan is not None:
+                    window.append(plan)
+                    pending += len(plan.todo)
+                # Embed across articles in full batches (the model's speed), write article by article.
+                if window and (pending >= self.settings.embedding_batch_size or done == len(articles)):
+                    self._embed_and_write(coll, window, report)
+                    window, pending = [], 0
                 if progress:
                     progress(done, len(articles), article.title)
-            self._keyword_indexes.invalidate(collection)
+            if report.ingested:
+                self.store.touch(coll)
+                self._keyword_indexes.invalidate(collection)
         return report
 
     def chunk(self, article: Article) -> list[Chunk]:
@@ -225,34 +246,39 @@ class Engine:
                              self.settings.chunk_overlap_tokens, self.settings.min_chunk_words,
                              model_limit=model.max_tokens - 2)
 
-    def _ingest_one(self, coll: Any, article: Article, report: IngestReport) -> None:
+    def _plan(self, coll: Any, article: Article, report: IngestReport) -> _Plan | None:
+        """What an article needs: nothing (unchanged), or these chunks with these vectors to compute."""
         versions = self.store.version_state(coll, article.id)
         chunks = self.chunk(article)
         if not chunks:
             raise BadInputError(f"{article.source}: no text to index")
         if versions.get(article.hash) == len(chunks) and len(versions) == 1:
             report.unchanged.append(article.title)
-            return
+            return None
         if not versions:
             duplicate = self.store.find_by_hash(coll, article.hash)
             if duplicate:
                 report.unchanged.append(f"{article.title} (same text as {duplicate})")
-                return
+                return None
         reuse = self.store.embeddings_by_text(coll, article.id) if versions else {}
-        texts = [c.embedding_text() for c in chunks]
-        todo = [i for i, c in enumerate(chunks) if c.text not in reuse]
         vectors: list[list[float]] = [reuse.get(c.text, []) for c in chunks]
+        return _Plan(chunks, vectors, [i for i, c in enumerate(chunks) if c.text not in reuse])
+
+    def _embed_and_write(self, coll: Any, plans: list[_Plan], report: IngestReport) -> None:
+        wanted = [(plan, i) for plan in plans for i in plan.todo]
         batch = self.settings.embedding_batch_size
-        for start in range(0, len(todo), batch):
-            part = todo[start:start + batch]
-            for i, vector in zip(part, self.embeddings.embed_documents([texts[i] for i in part]), strict=True):
-                vectors[i] = vector
-        report.chunks_embedded += len(todo)
+        for start in range(0, len(wanted), batch):
+            part = wanted[start:start + batch]
+            vectors = self.embeddings.embed_documents([plan.chunks[i].embedding_text() for plan, i in part])
+            for (plan, i), vector in zip(part, vectors, strict=True):
+                plan.vectors[i] = vector
+        report.chunks_embedded += len(wanted)
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        metadata = [self._chunk_metadata(c, len(chunks), now) for c in chunks]
-        self.store.write_article(coll, chunks, vectors, metadata)
-        report.ingested.append(article.title)
-        report.chunks_added += len(chunks)
+        for plan in plans:
+            metadata = [self._chunk_metadata(c, len(plan.chunks), now) for c in plan.chunks]
+            self.store.write_article(coll, plan.chunks, plan.vectors, metadata)
+            report.ingested.append(plan.chunks[0].article.title)
+            report.chunks_added += len(plan.chunks)
 
     @staticmethod
     def _chunk_metadata(chunk: Chunk, n_chunks: int, now: str) -> dict[str, Any]:

@@ -259,9 +259,8 @@ class VectorStore:
             coll.delete(where={"$and": [{"article_id": article.id}, {"article_hash": {"$ne": article.hash}}]})
         except Exception as exc:
             raise _wrap(exc, f"storing '{article.title[:60]}'") from exc
-        self._touch(coll)
 
-    def _touch(self, coll: Any) -> None:
+    def touch(self, coll: Any) -> None:
         """Mark the collection changed, so that other processes rebuild their keyword index."""
         try:
             coll.modify(metadata={**(coll.metadata or {}), "updated_at": time.time()})
@@ -275,5 +274,5 @@ class VectorStore:
                 coll.delete(where={"article_id": article_id})
             except Exception as exc:
                 raise _wrap(exc, f"removing '{article_id}'") from exc
-            self._touch(coll)
+            self.touch(coll)
         return existing
