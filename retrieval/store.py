@@ -235,17 +235,6 @@ class VectorStore:
                                      res["distances"][0], strict=False)
         ]
 
-    def get_chunks(self, coll: Any, ids: list[str], collection_name: str = "") -> list[Hit]:
-        if not ids:
-            return []
-        try:
-            res = coll.get(ids=ids, include=["documents", "metadatas"])
-        except Exception as exc:
-            raise _wrap(exc, "reading chunks") from exc
-        by_id = {i: (d, m) for i, d, m in zip(res["ids"], res["documents"], res["metadatas"], strict=False)}
-        return [Hit(id=i, text=by_id[i][0], metadata=by_id[i][1], score=0.0, collection=collection_name)
-                for i in ids if i in by_id]
-
     # -- writing -----------------------------------------------------------------------------
     def write_article(self, coll: Any, chunks: list[Chunk], vectors: list[list[float]],
                       metadata: Iterable[dict[str, Any]]) -> None:

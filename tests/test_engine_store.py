@@ -105,3 +105,14 @@ def test_embedded_store_lives_under_home(make_engine, home: Path, tmp_path: Path
     assert other.store.collection_names() == []
     with pytest.raises(NotFoundError):
         other.sources()
+
+
+def test_the_hybrid_search_is_a_langchain_retriever(make_engine) -> None:  # type: ignore[no-untyped-def]
+    from retrieval.retriever import ArticleRetriever
+
+    engine = make_engine()
+    engine.ingest_paths([SAMPLE])
+    retriever = ArticleRetriever(search=engine.pipeline().search, collections=["default"], k=2)
+    documents = retriever.invoke("Who is the UN special envoy to Libya?")
+    assert len(documents) == 2 and "Martin Kobler" in " ".join(d.page_content for d in documents)
+    assert documents[0].metadata["title"] == "libye 2016" and 0 < documents[0].metadata["score"] <= 1
