@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     keyword_same_language: bool = True
     query_translation: bool = True
     recency_weight: float = 0.2
-    translation_weight: float = 1.0
+    translation_weight: float = 0.5
     min_similarity: float = 0.75
     relevance_threshold: float = 0.5
     judge_passages: int = 3
