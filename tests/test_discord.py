@@ -278,3 +278,32 @@ def test_the_token_never_reaches_the_logs(cli_env: dict[str, str]) -> None:
     assert result.returncode == 1 and result.stderr.strip()
     assert "SECRET-TOKEN-123" not in result.stdout + result.stderr
     assert "SECRET-KEY-456" not in result.stdout + result.stderr
+
+
+async def test_admin_sources_and_forget(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.slash(guild, ALICE, "sources", [], manage_guild=True)
+    [listing] = await peer.wait_for_posts(1)
+    source_id = str(SAMPLE.resolve())
+    assert f"`{source_id}`" in listing.content and "libye 2016" in listing.content
+    assert listing.payload["flags"] & 64  # only the admin sees it
+    await peer.slash(guild, ALICE, "forget", [{"name": "source_id", "type": 3, "value": source_id}],
+                     manage_guild=True)
+    posts = await peer.wait_for_posts(2)
+    assert "Removed" in posts[1].content
+    assert world["engine"].sources(f"guild-{guild.id}") == []
+    await peer.slash(guild, BOB, "forget", [{"name": "source_id", "type": 3, "value": source_id}])
+    await until(lambda: len(peer.callbacks) >= 3)
+    assert "Manage Server" in peer.callbacks[-1]["data"]["content"]
+
+
+async def test_slash_ask_with_a_time_filter(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"},
+                                           {"name": "until", "type": 3, "value": "2015-12-31"}])
+    [post] = await peer.wait_for_posts(1)
+    assert "no articles" not in post.content and "Sources" not in post.content  # the sample is undated: filtered out
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"},
+                                           {"name": "since", "type": 3, "value": "not a date"}])
+    posts = await peer.wait_for_posts(2)
+    assert "cannot read the date" in posts[1].content

@@ -84,6 +84,14 @@ def test_fake_llm_sources_k_and_llm(fake_repl: pexpect.spawn) -> None:
     assert "Martin Kobler" in say(fake_repl, "Who is the UN special envoy to Libya?")
 
 
+def test_fake_llm_since_and_until(fake_repl: pexpect.spawn) -> None:
+    assert "until: 2015-12-31" in say(fake_repl, ":until 2015-12-31")
+    assert "The articles do not say." in say(fake_repl, "who leads the unity government?")  # the sample is undated
+    assert "until: no limit" in say(fake_repl, ":until")
+    assert "cannot read the date" in say(fake_repl, ":since someday")
+    assert "Fayez al-Serraj" in say(fake_repl, "who leads the unity government?")
+
+
 def test_fake_llm_save_then_eval_the_saved_set(fake_repl: pexpect.spawn, ingested: dict[str, str],
                                                tmp_path: Path) -> None:
     saved = tmp_path / "regression.jsonl"
