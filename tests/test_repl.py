@@ -89,6 +89,7 @@ def test_fake_llm_since_and_until(fake_repl: pexpect.spawn) -> None:
     assert "The articles do not say." in say(fake_repl, "who leads the unity government?")  # the sample is undated
     assert "until: no limit" in say(fake_repl, ":until")
     assert "cannot read the date" in say(fake_repl, ":since someday")
+    say(fake_repl, ":new")
     assert "Fayez al-Serraj" in say(fake_repl, "who leads the unity government?")
 
 
