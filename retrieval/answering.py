@@ -18,7 +18,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from retrieval.dates import according_to
+from retrieval.dates import according_to, earlier_account
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold
 from retrieval.language import detect_language, language_name
@@ -226,6 +226,11 @@ class AnswerPipeline:
         elif relevant and text:
             reason = "the model found no answer in the passages"
         abstained = not cited
+        if cited:
+            older = self._older_account(state, relevant, cited)
+            if older:
+                cited.append(older)
+                text += " " + earlier_account(relevant[older - 1].metadata["date"], state["lang"], older)
         sources = [self._source(n, relevant[n - 1]) for n in cited]
         if sources and sources[0].date and sources[0].date[:4] not in text:
             first, _, rest = text.partition(" ")
@@ -240,6 +245,22 @@ class AnswerPipeline:
         )
 
     # -- helpers -----------------------------------------------------------------------------
+    def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
+        """The number of an uncited passage from an older article that also answers the question
+        (the news changed), or 0. Costs one judge call, and only when such a passage exists."""
+        newest = relevant[cited[0] - 1].metadata.get("date")
+        if not newest or self.llm is None:
+            return 0
+        cited_articles = {relevant[n - 1].metadata.get("article_id") for n in cited}
+        for n, hit in enumerate(relevant, 1):
+            date = hit.metadata.get("date")
+            if n in cited or not date or date >= newest or hit.metadata.get("article_id") in cited_articles:
+                continue
+            template = self.prompts.get("judge", kind="judge")
+            p = yes_probability(self.llm, _messages(template.render(passage=hit.text, question=state["standalone"])))
+            return n if p >= self.settings.relevance_threshold else 0
+        return 0
+
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
         """Why the answer is not supported by its cited passages, or '' when it is."""
         system = self.prompts.get(state["prompt"], kind="answer").system

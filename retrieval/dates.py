@@ -69,6 +69,16 @@ def according_to(iso: str, lang: str) -> str:
     }.get(lang, f"According to an article of {when}, ")
 
 
+def earlier_account(iso: str, lang: str, n: int) -> str:
+    """The sentence that says the news changed, citing the older article."""
+    when = spoken_date(iso, lang)
+    return {
+        "fr": f"C'est un changement : un article plus ancien, du {when}, disait autre chose [{n}].",
+        "es": f"Es un cambio: un artículo anterior, del {when}, decía otra cosa [{n}].",
+        "de": f"Das hat sich geändert: ein älterer Artikel vom {when} sagte etwas anderes [{n}].",
+    }.get(lang, f"This changed: an earlier article, of {when}, said otherwise [{n}].")
+
+
 _YEAR = re.compile(r"\b(?:in|en|im|dans|during|pendant|durante|del|de)\s+((?:18|19|20|21)\d{2})\b", re.I)
 _RELATIVE = [
     (re.compile(r"\b(last|past) week\b|\bla semaine derni[eè]re\b|\bla semana pasada\b|\bletzte woche\b", re.I), 7),

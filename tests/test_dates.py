@@ -61,6 +61,9 @@ def test_fake_llm_newest_article_wins_and_the_answer_names_its_date(engine) -> N
     answer = engine.ask(QUESTION)
     assert answer.answer.startswith("According to an article of 10 March 2021, Abdel Hamid Dbeibah")
     assert answer.sources[0].date == "2021-03-10"
+    # the older article also answers: the answer says that it changed, citing both
+    assert "This changed: an earlier article, of 24 June 2016, said otherwise [2]." in answer.answer
+    assert [(s.n, s.date) for s in answer.sources] == [(1, "2021-03-10"), (2, "2016-06-24")]
 
 
 def test_fake_llm_until_brings_back_the_older_answer(engine) -> None:  # type: ignore[no-untyped-def]
