@@ -345,7 +345,8 @@ class Engine:
             raise BadInputError("k must be between 1 and 50")
         prompt = prompt or self.settings.default_prompt
         self.prompts.get(prompt, kind="answer")
-        existing = [n for n in names if self.store.exists(n)]
+        stored = set(self.store.collection_names())
+        existing = [n for n in names if n in stored]
         if not existing:
             raise EmptyCollectionError(
                 f"collection '{names[0]}' is empty: ingest articles first (articlebot ingest PATH)")

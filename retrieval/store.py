@@ -138,9 +138,6 @@ class VectorStore:
             raise _wrap(exc, "listing collections") from exc
         return sorted(n[len(_PREFIX):] for n in names if n.startswith(_PREFIX))
 
-    def exists(self, name: str) -> bool:
-        return validate_collection_name(name) in self.collection_names()
-
     def drop(self, name: str) -> None:
         try:
             self.client.delete_collection(_PREFIX + validate_collection_name(name))
