@@ -31,6 +31,7 @@ class BM25Index:
 
     ids: list[str]
     langs: list[str] = field(default_factory=list)
+    language_counts: Counter[str] = field(default_factory=Counter)
     k1: float = 1.2
     b: float = 0.75
     _postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
@@ -39,15 +40,13 @@ class BM25Index:
     @classmethod
     def build(cls, ids: list[str], texts: list[str], langs: list[str] | None = None) -> BM25Index:
         index = cls(ids=list(ids), langs=list(langs or [""] * len(ids)))
+        index.language_counts = Counter(index.langs)  # counted once, read on every translated question
         for doc, text in enumerate(texts):
             counts = Counter(tokenize(text))
             index._lengths.append(sum(counts.values()))
             for term, tf in counts.items():
                 index._postings.setdefault(term, []).append((doc, tf))
         return index
-
-    def language_counts(self) -> Counter[str]:
-        return Counter(self.langs)
 
     def search(self, query: str, n: int, lang: str = "") -> list[tuple[str, float]]:
         """Best ``n`` chunks; with ``lang``, only chunks in that language (words rarely match across

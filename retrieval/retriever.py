@@ -140,7 +140,7 @@ class HybridSearch:
             return []
         counts: Counter[str] = Counter()
         for index in indexes.values():
-            counts.update(index.language_counts())
+            counts.update(index.language_counts)
         rankings = []
         for target in target_languages(counts, lang):
             translation = self.translator(question, target)
