@@ -2,6 +2,7 @@
 
 - xquad: every other paragraph (by doc_id) of docs.es ingested; every 8th English question asked,
   so that about half the questions have their paragraph absent (abstention is measured on those).
+  A second sample (every 8th from the 5th on) checks what was calibrated on the first.
 - piaf-fr: every 22nd answerable question and every 5th unanswerable one.
 
 Usage: python bench/make_splits.py OUT_DIR [EVAL_DIR]
@@ -29,7 +30,9 @@ def main() -> int:
     docs = read(evals / "xquad" / "docs.es.jsonl")
     kept = set(sorted({str(d["doc_id"]) for d in docs})[::2])
     write(out / "docs.es.half.jsonl", [d for d in docs if d["doc_id"] in kept])
-    write(out / "questions.en.sample.jsonl", read(evals / "xquad" / "questions.en.jsonl")[::8])
+    questions = read(evals / "xquad" / "questions.en.jsonl")
+    write(out / "questions.en.sample.jsonl", questions[::8])
+    write(out / "questions.en.heldout.jsonl", questions[4::8])
     piaf = read(evals / "piaf-fr" / "questions.fr.jsonl")
     answerable = [q for q in piaf if q["answerable"]][::22]
     write(out / "piaf.small.jsonl", answerable + [q for q in piaf if not q["answerable"]][::5])

@@ -75,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=None)
     p.add_argument("--retrieval-only", action="store_true")
     p.add_argument("--limit", type=int, default=None, help="ask only the first N questions")
+    p.add_argument("--details", type=Path, metavar="FILE.jsonl", help="write one record per question here")
     p.add_argument("--json", action="store_true")
     return parser
 
@@ -169,6 +170,21 @@ def cmd_repl(args: argparse.Namespace) -> int:
     return run_repl(_engine(), args.collection)
 
 
+def _evaluate_with_details(evaluate: Any, engine: Any, args: argparse.Namespace) -> dict[str, Any]:
+    if args.details is None:
+        return evaluate(engine, args.docs, args.questions, args.k, args.retrieval_only, args.limit)
+    try:
+        out = args.details.open("w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{args.details}: cannot write ({exc.strerror})") from exc
+    with out:
+        def write(record: dict[str, Any]) -> None:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+
+        return evaluate(engine, args.docs, args.questions, args.k, args.retrieval_only, args.limit, details=write)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -181,7 +197,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             models = _settings().models_dir
             if models.exists():  # reuse the joined GGUF instead of joining it again
                 (Path(tmp) / "models").symlink_to(models)
-        figures = evaluate(_engine(settings), args.docs, args.questions, args.k, args.retrieval_only, args.limit)
+        figures = _evaluate_with_details(evaluate, _engine(settings), args)
     if args.json:
         print(json.dumps(figures))
     else:

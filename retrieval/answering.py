@@ -21,15 +21,17 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from retrieval.dates import according_to, earlier_account
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold
-from retrieval.language import detect_language, language_name
+from retrieval.language import detect_language, language_name, untranslated_words
 from retrieval.llm.backends import invoke_text, yes_probability
-from retrieval.numbers import numbers_in
+from retrieval.numbers import numbers_in, rejoin_split_groups, written_for
 from retrieval.prompt_templates import PromptLibrary, PromptTemplate
 from retrieval.retriever import HybridSearch
 from retrieval.settings import Settings
 from retrieval.store import Hit
 
 REFUSAL_MARKER = "NOT_IN_ARTICLES"
+# Between sentences of an answer: after ".", "!", "?" or a citation, before a capital or a quote.
+_SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
 # Sentence-initial words that read lower-case after "According to an article of …, ".
 _LOWER_AFTER_PREFIX = {"the", "a", "an", "it", "he", "she", "they", "this", "there", "le", "la", "les", "l'", "un",
                        "une", "il", "elle", "ils", "elles", "ce", "cette", "el", "los", "las", "ella", "ellos"}
@@ -75,6 +77,8 @@ class Answer:
     prompt: str = ""
     reason: str = ""
     retrieved: list[Hit] = field(default_factory=list)
+    # What the checks measured (similarity, P(Yes) of judge and verify): why it answered or not.
+    checks: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {"answer": self.answer, "abstained": self.abstained,
@@ -171,6 +175,7 @@ class AnswerPipeline:
         """Keep the chunks that pass the similarity floor; with an LLM, require one judged relevant."""
         started = time.perf_counter()
         above = [h for h in state["hits"] if h.score >= self.settings.min_similarity]
+        state["checks"]["similarity"] = [round(h.score, 3) for h in state["hits"]]
         state["relevant"] = []
         if not above:
             state["reason"] = "no retrieved passage is similar enough to the question"
@@ -182,13 +187,14 @@ class AnswerPipeline:
             for hit in above[: self.settings.judge_passages]:
                 p = yes_probability(self.llm, _messages(template.render(passage=hit.text,
                                                                         question=state["standalone"])))
-                state.setdefault("judgements", {})[hit.id] = p
+                state["checks"].setdefault("judge", []).append(round(p, 3))
                 if p >= self.settings.relevance_threshold:
                     chosen = hit
                     break
             if chosen is None:
                 state["reason"] = "no retrieved passage answers the question (relevance check)"
             else:
+                state["chosen"] = chosen
                 state["relevant"] = newest_first([chosen] + [h for h in above if h.id != chosen.id])
         state["timings"]["judge"] = (time.perf_counter() - started) * 1000
         return state
@@ -201,10 +207,15 @@ class AnswerPipeline:
         elif self.llm is None:
             state["text"] = self._extract(state["standalone"], relevant)
         else:
-            template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")
-            pairs = template.render(context=format_context(relevant), question=state["standalone"],
-                                    language=language_name(state["lang"]), today=dt.date.today().isoformat())
-            state["text"] = invoke_text(self.llm, _messages(pairs)).strip()
+            state["text"] = self._write(state, relevant)
+            chosen: Hit | None = state.get("chosen")
+            if REFUSAL_MARKER in state["text"] and chosen is not None and len(relevant) > 1:
+                # The judge vouched for one passage, yet the model found nothing in all of them: a small
+                # model loses the answer among several excerpts; it gets one look at that passage alone
+                # (the numbers and support checks still stand between its answer and the user).
+                state["relevant"] = [chosen]
+                state["text"] = self._write(state, [chosen])
+            state["text"] = self._polish(state, state["text"], state["relevant"])
         state["timings"]["generate"] = (time.perf_counter() - started) * 1000
         return state
 
@@ -213,6 +224,8 @@ class AnswerPipeline:
         text: str = state.get("text", "")
         reason = state.get("reason", "")
         cited: list[int] = []
+        if not re.search(r"\w", re.sub(r"\[\d+\]", "", text)):
+            text = ""  # citations and nothing else ("[1] [2] [3]") answer nothing
         if relevant and text and REFUSAL_MARKER not in text:
             cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(relevant)})
             if not cited:
@@ -220,10 +233,14 @@ class AnswerPipeline:
                 text = f"{text} [1]"
             text = re.sub(r"\[(\d+)\]", lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(relevant) else "",
                           text)
-            unsupported = self._unsupported(state, text, [relevant[n - 1] for n in cited])
+            text = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
+            cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)}) or cited
+            unsupported = state.get("invented", "") or self._unsupported(state, text, [relevant[n - 1] for n in cited])
             if unsupported:
                 reason, cited = unsupported, []
-        elif relevant and text:
+            elif any(relevant[n - 1].metadata.get("lang") not in ("", state["lang"]) for n in cited):
+                text = written_for(text, state["lang"])  # numbers copied across languages, localised
+        elif relevant:
             reason = "the model found no answer in the passages"
         abstained = not cited
         if cited:
@@ -241,10 +258,16 @@ class AnswerPipeline:
             question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
             abstained=abstained, sources=sources, timings_ms=state["timings"],
             standalone_question=state["standalone"], prompt=state["prompt"], reason=reason,
-            retrieved=state.get("hits", []),
+            retrieved=state.get("hits", []), checks=state["checks"],
         )
 
     # -- helpers -----------------------------------------------------------------------------
+    def _write(self, state: dict[str, Any], passages: list[Hit]) -> str:
+        template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")
+        pairs = template.render(context=format_context(passages), question=state["standalone"],
+                                language=language_name(state["lang"]), today=dt.date.today().isoformat())
+        return invoke_text(self.llm, _messages(pairs)).strip()
+
     def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
         """The number of an uncited passage from an older article that also answers the question
         (the news changed), or 0. Costs one judge call, and only when such a passage exists."""
@@ -261,6 +284,56 @@ class AnswerPipeline:
             return n if p >= self.settings.relevance_threshold else 0
         return 0
 
+    def _polish(self, state: dict[str, Any], text: str, passages: list[Hit]) -> str:
+        """The answer rewritten wholly in the question's language when it kept words of a passage in
+        another ("built in zonas montañosas"). Costs one short LLM call, only for such answers; the
+        rewrite is kept only if it keeps the citations."""
+        foreign = [h for h in passages if h.metadata.get("lang") not in ("", state["lang"])]
+        if not foreign or REFUSAL_MARKER in text or self.llm is None:
+            return text
+        context = "\n".join(h.text for h in foreign)
+        if not untranslated_words(text, context, state["standalone"]):
+            return text
+        template = self.prompts.get("polish", kind="polish")
+        started = time.perf_counter()
+        pairs = template.render(answer=text, language=language_name(state["lang"]),
+                                source_language=language_name(foreign[0].metadata["lang"]))
+        rewritten = invoke_text(self.llm, _messages(pairs)).strip()
+        state["timings"]["polish"] = (time.perf_counter() - started) * 1000
+        state["checks"]["polished"] = True
+        citations = set(re.findall(r"\[\d+\]", text))
+        if not rewritten or set(re.findall(r"\[\d+\]", rewritten)) != citations or \
+                not 0.5 * len(text) <= len(rewritten) <= 2 * len(text):
+            return text
+        return rewritten
+
+    def _without_invented_numbers(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
+        """The answer without its sentences that state numbers the cited passages do not give; when
+        none is left, ``state["invented"]`` says why. A small model that answers right and then adds
+        "in 1999" from its own memory keeps its answer and loses the invention."""
+        if not self.settings.grounding_check:
+            return text
+        passages = "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in cited)
+        # Numbers the question itself states are not the model's claims ("on a 3rd and nine").
+        allowed = numbers_in(passages) | numbers_in(state["standalone"]) | numbers_in(state["question"])
+        text = rejoin_split_groups(text, allowed)
+        kept: list[str] = []
+        invented: set[float] = set()
+        for sentence in _SENTENCE_END.split(text):
+            extra = numbers_in(re.sub(r"\[\d+\]", "", sentence)) - allowed
+            invented |= extra
+            if not extra and sentence.strip():
+                kept.append(sentence)
+        if not kept or not invented:
+            if invented:
+                state["invented"] = ("the answer states numbers the articles do not give "
+                                     f"({', '.join(map(str, sorted(invented)))})")
+            return text
+        trimmed = " ".join(kept)
+        if not re.search(r"\[\d+\]", trimmed):
+            trimmed += " " + "".join(dict.fromkeys(re.findall(r"\[\d+\]", text)))
+        return trimmed
+
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
         """Why the answer is not supported by its cited passages, or '' when it is."""
         system = self.prompts.get(state["prompt"], kind="answer").system
@@ -269,18 +342,14 @@ class AnswerPipeline:
         if not self.settings.grounding_check:
             return ""
         passages = "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in cited)
-        claimed = numbers_in(re.sub(r"\[\d+\]", "", text))
-        # Numbers the question itself states are not the model's claims ("on a 3rd and nine").
-        missing = claimed - numbers_in(passages) - numbers_in(state["standalone"]) - numbers_in(state["question"])
-        if missing:
-            return f"the answer states numbers the articles do not give ({', '.join(map(str, sorted(missing)))})"
         if self.llm is not None:
             template = self.prompts.get("verify", kind="verify")
             started = time.perf_counter()
             p = yes_probability(self.llm, _messages(template.render(
                 passage=passages, question=state["standalone"], answer=re.sub(r"\s*\[\d+\]", "", text))))
             state["timings"]["verify"] = (time.perf_counter() - started) * 1000
-            if p < self.settings.relevance_threshold:
+            state["checks"]["verify"] = round(p, 3)
+            if p < self.settings.support_threshold:
                 return "the answer is not supported by the cited passages (grounding check)"
         return ""
 
@@ -315,5 +384,6 @@ class AnswerPipeline:
             history: list[tuple[str, str]] | None = None, where: dict[str, Any] | None = None,
             where_is_a_hint: bool = False) -> Answer:
         state = {"question": question, "collections": collections, "k": k, "prompt": prompt,
-                 "history": history or [], "where": where, "where_is_a_hint": where_is_a_hint, "timings": {}}
+                 "history": history or [], "where": where, "where_is_a_hint": where_is_a_hint, "timings": {},
+                 "checks": {}}
         return self.chain().invoke(state)

@@ -73,8 +73,13 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def evaluate(engine: Any, docs: Path, questions: Path, k: int | None, retrieval_only: bool,
-             limit: int | None = None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Run the evaluation with ``engine`` (whose store is the temporary one)."""
+             limit: int | None = None, progress: Callable[[int, int], None] | None = None,
+             details: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run the evaluation with ``engine`` (whose store is the temporary one).
+
+    ``details`` receives one record per question: the figures say how often, the records say which
+    questions failed and why, which is what one needs to improve them.
+    """
     articles = []
     for i, record in enumerate(read_jsonl(docs)):
         try:
@@ -90,14 +95,15 @@ def evaluate(engine: Any, docs: Path, questions: Path, k: int | None, retrieval_
     collection = "eval-" + uuid.uuid4().hex[:12]
     engine.ingest_articles(articles, collection)
     try:
-        return _ask_all(engine, collection, qs, k or engine.settings.k, retrieval_only, progress)
+        return _ask_all(engine, collection, qs, k or engine.settings.k, retrieval_only, progress, details)
     finally:
         if engine.settings.chroma_url:
             engine.store.drop(collection)
 
 
 def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retrieval_only: bool,
-             progress: Callable[[int, int], None] | None) -> dict[str, Any]:
+             progress: Callable[[int, int], None] | None,
+             details: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     search = engine.pipeline().search
     hits_at: dict[int, int] = {1: 0, 5: 0}
     rr_sum = 0.0
@@ -107,6 +113,7 @@ def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retri
     answered_answerable = abstained_unanswerable = unanswerable = 0
     for done, q in enumerate(qs, 1):
         started = time.perf_counter()
+        record: dict[str, Any] = {"id": q.id, "question": q.question, "doc_id": q.doc_id, "answerable": q.answerable}
         if q.answerable and q.doc_id:
             hits = search.search(q.question, [collection], max(10, k))
             docs_ranked: list[str] = []
@@ -119,8 +126,13 @@ def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retri
                 hits_at[cutoff] += q.doc_id in top_docs
             if q.doc_id in docs_ranked[:10]:
                 rr_sum += 1.0 / (docs_ranked.index(q.doc_id) + 1)
+            record["rank"] = docs_ranked.index(q.doc_id) + 1 if q.doc_id in docs_ranked else None
         if not retrieval_only:
             answer = engine.ask(q.question, collection, k=k)
+            record.update(answer=answer.answer, abstained=answer.abstained, reason=answer.reason, gold=q.answers,
+                          checks=answer.checks,
+                          correct=(not answer.abstained) and contains_answer(answer.answer, q.answers),
+                          sources=[s.id for s in answer.sources])
             if q.answerable:
                 answered_answerable += not answer.abstained
                 if q.answers:
@@ -130,6 +142,8 @@ def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retri
                 unanswerable += 1
                 abstained_unanswerable += answer.abstained
         latencies.append((time.perf_counter() - started) * 1000)
+        if details:
+            details({**record, "latency_ms": round(latencies[-1], 1)})
         if progress:
             progress(done, len(qs))
     n_ret = len(answerable) or 1

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
+
+from retrieval.keyword import fold
 
 LANGUAGE_NAMES = {
     "en": "English", "fr": "French", "es": "Spanish", "de": "German", "ro": "Romanian",
@@ -32,3 +35,28 @@ def detect_language(text: str, default: str = "") -> str:
 def language_name(code: str) -> str:
     """A language's English name, for prompts ("Answer in French")."""
     return LANGUAGE_NAMES.get(code, "the language of the question")
+
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+
+
+def untranslated_words(answer: str, passages: str, question: str) -> list[str]:
+    """Words an answer copied from passages in another language instead of translating them.
+
+    A lower-case word of the passages that the question does not use is suspect; it counts when
+    it carries an accent ("montañosas") or stands in a run of two or more ("zonas montañosas"),
+    so that cognates the languages share ("region", "total") do not.
+    """
+    passage_words = {fold(w) for w in _WORD.findall(passages)}
+    question_words = {fold(w) for w in _WORD.findall(question)}
+    found: list[str] = []
+    run: list[str] = []
+    for word in [*_WORD.findall(re.sub(r"\[\d+\]", " ", answer)), ""]:
+        folded = fold(word)
+        if word[:1].islower() and len(folded) >= 2 and folded in passage_words and folded not in question_words:
+            run.append(word)
+            continue
+        if len(run) >= 2 or any(not w.isascii() for w in run):
+            found.extend(run)
+        run = []
+    return found

@@ -17,26 +17,29 @@ _UNITS = {
     "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
     "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
-    "dozen": 12, "million": 1_000_000,
+    "dozen": 12, "million": 1_000_000, "millions": 1_000_000, "billion": 1_000_000_000, "billions": 1_000_000_000,
     # French
     "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
     "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20,
     "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100, "mille": 1000,
     "dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20, "trentaine": 30, "quarantaine": 40,
     "cinquantaine": 50, "centaine": 100, "milliers": 1000, "millier": 1000,
+    "milliard": 1_000_000_000, "milliards": 1_000_000_000,
     # Spanish
     "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
     "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "cien": 100, "mil": 1000,
+    "millon": 1_000_000, "millones": 1_000_000, "billon": 1_000_000_000_000, "billones": 1_000_000_000_000,
     # German
     "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
-    "zwanzig": 20, "dreissig": 30, "hundert": 100, "tausend": 1000,
+    "zwanzig": 20, "dreissig": 30, "hundert": 100, "tausend": 1000, "millionen": 1_000_000,
+    "milliarde": 1_000_000_000, "milliarden": 1_000_000_000,
 }
-_DIGITS = re.compile(r"\d+(?:[ .,\u202f]\d{3})*(?:[.,]\d+)?")
+_DIGITS = re.compile(r"\d+(?:[ .,\u00a0\u202f]\d{3})*(?:[.,]\d+)?")
 _WORDS = re.compile(r"[a-z]+(?:-[a-z]+)*")
 
 
 def _parse_digits(raw: str) -> float:
-    raw = raw.replace("\u202f", " ")
+    raw = raw.replace("\u202f", " ").replace("\u00a0", " ")
     if re.fullmatch(r"\d{1,3}(?:[ .,]\d{3})+", raw):
         return float(re.sub(r"[ .,]", "", raw))
     return float(raw.replace(" ", "").replace(",", "."))
@@ -58,3 +61,34 @@ def numbers_in(text: str) -> set[float]:
                 total = total * v if v >= 100 and total < v else total + v
             found.add(float(total))
     return found
+
+
+_SPACE_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d,.]\d)")
+_COMMA_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,.]\d)")
+_DECIMAL_COMMA = re.compile(r"(?<![\d.,])(\d+),(\d{1,2})(?![\d,.]?\d)")  # "1,5" is 1.5 in French or Spanish
+_DECIMAL_POINT = re.compile(r"(?<![\d.,])(\d+)\.(\d{1,2})(?![\d,.]?\d)")
+
+
+def written_for(text: str, lang: str) -> str:
+    """Numbers the reader's way: "16 000" and "1,5" from a French or Spanish passage read "16,000" and
+    "1.5" in an English answer, and "16,000" and "1.5" from an English passage read "16 000" and "1,5"
+    in a French one (where "16,000" would mean sixteen). Only unambiguous forms are touched: years,
+    "2000" and "2.000" stay."""
+    if lang == "en":
+        text = _DECIMAL_COMMA.sub(r"\1.\2", text)
+        return _SPACE_GROUPED.sub(lambda m: re.sub(r"[ \u00a0\u202f]", ",", m.group(0)), text)
+    if lang in ("fr", "es", "de", "it", "pt", "ro", "nl", "pl"):
+        text = _DECIMAL_POINT.sub(r"\1,\2", text)
+        return _COMMA_GROUPED.sub(lambda m: m.group(0).replace(",", "\u00a0"), text)
+    return text
+
+
+_SPLIT_GROUP = re.compile(r"(?<![\d.,])(\d{1,3}), (\d{3})(?![\d,.]\d)")
+
+
+def rejoin_split_groups(text: str, known: set[float]) -> str:
+    """"70, 000" → "70,000" where the passages state 70000: the model's tokenizer splits a digit group
+    it copies, and the numbers check would read 70 and 0. "On March 3, 200 people" stays as it is
+    unless 3200 is a number of the passages."""
+    return _SPLIT_GROUP.sub(lambda m: f"{m.group(1)},{m.group(2)}"
+                            if float(m.group(1) + m.group(2)) in known else m.group(0), text)

@@ -20,6 +20,7 @@ REQUIRED = {
     "judge": {"passage", "question"},
     "verify": {"passage", "question", "answer"},
     "translate": {"question", "language"},
+    "polish": {"answer", "language", "source_language"},
 }
 ALLOWED = {
     "answer": {"context", "question", "language", "today"},
@@ -27,6 +28,7 @@ ALLOWED = {
     "judge": {"passage", "question"},
     "verify": {"passage", "question", "answer"},
     "translate": {"question", "language"},
+    "polish": {"answer", "language", "source_language"},
 }
 
 
@@ -63,7 +65,7 @@ def load_template(path: Path) -> PromptTemplate:
         raise BadInputError(f"prompt file {path}: cannot be read ({exc})") from exc
     kind = str(data.get("kind", "answer"))
     if kind not in REQUIRED:
-        raise BadInputError(f"prompt file {path}: unknown kind '{kind}' (answer, condense, judge, verify or translate)")
+        raise BadInputError(f"prompt file {path}: unknown kind '{kind}' ({', '.join(REQUIRED)})")
     for key in ("template",):
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise BadInputError(f"prompt file {path}: missing '{key}'")

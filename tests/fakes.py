@@ -17,6 +17,7 @@ class FakeScriptedLLM(BaseChatModel):
 
     reply: Any = "Fayez al-Serraj [1]"
     verdict: Any = "Yes"
+    rewrite: Any = None  # replies to the polish prompt; None gives the text back unchanged
     calls: list[str] = []
 
     @property
@@ -30,8 +31,10 @@ class FakeScriptedLLM(BaseChatModel):
         self.calls.append(user)
         if "Reply with Yes or No only" in system:
             text = self.verdict(user) if callable(self.verdict) else self.verdict
+        elif system.startswith("Rewrite the user's text") and self.rewrite is not None:
+            text = self.rewrite(user) if callable(self.rewrite) else self.rewrite
         elif system.startswith("Translate"):
-            text = user  # a fake translation: the question as it is
+            text = user  # a fake translation: the text as it is
         else:
             text = self.reply(user) if callable(self.reply) else self.reply
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])

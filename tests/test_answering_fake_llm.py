@@ -57,6 +57,11 @@ def test_fake_llm_answer_the_verifier_rejects_is_withdrawn(engine_with) -> None:
     assert answer.abstained and "grounding" in answer.reason
 
 
+def test_fake_llm_reply_of_citations_alone_is_no_answer(engine_with) -> None:  # type: ignore[no-untyped-def]
+    answer = engine_with(reply="[1] [2] [3]").ask("who leads the unity government?")
+    assert answer.abstained and answer.sources == [] and "no answer" in answer.reason
+
+
 def test_fake_llm_answer_without_citation_cites_the_judged_passage(engine_with) -> None:  # type: ignore[no-untyped-def]
     answer = engine_with(reply="Fayez al-Serraj").ask("who leads the unity government?")
     assert answer.answer == "Fayez al-Serraj [1]" and len(answer.sources) == 1
@@ -90,3 +95,84 @@ def test_extractive_backend_cites_supporting_sentences(make_engine) -> None:  # 
     engine.ingest_paths([SAMPLE])
     answer = engine.ask("Who is the UN special envoy to Libya?")
     assert not answer.abstained and "Martin Kobler" in answer.answer and "[1]" in answer.answer
+
+
+MARCH = {"doc_id": "marche", "title": "Marche à Tripoli", "lang": "fr",
+         "text": "Environ 16 000 personnes ont défilé à Tripoli en 2016 pour soutenir le gouvernement d'union "
+                 "nationale, selon la police. Le cortège a parcouru 1,5 kilomètre jusqu'à la place des Martyrs."}
+
+
+def engine_over(make_engine, record: dict[str, str], reply: str, **fake: object):  # type: ignore[no-untyped-def]
+    from retrieval.loading import article_from_record
+
+    engine = make_engine(llm=FakeScriptedLLM(reply=reply, **fake))
+    engine.ingest_articles([article_from_record(record, record["doc_id"])])
+    return engine
+
+
+def test_fake_llm_number_in_words_of_another_language_is_not_taken_for_an_invented_one(make_engine) -> None:  # type: ignore[no-untyped-def]
+    amazonia = {"doc_id": "amazonia", "title": "Amazonia", "lang": "es",
+                "text": "La selva amazónica alberga unos 16 millones de especies de árboles, según un estudio de "
+                        "2013. La deforestación amenaza a muchas de ellas."}
+    engine = engine_over(make_engine, amazonia, "The Amazon holds about 16 million tree species [1].")
+    answer = engine.ask("How many tree species does the Amazon rainforest hold?")
+    assert not answer.abstained, answer.reason
+    assert "16 million" in answer.answer and answer.sources[0].id == "amazonia"
+
+
+def test_fake_llm_thousands_copied_from_a_french_passage_are_written_the_english_way(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_over(make_engine, MARCH, "About 16 000 people marched 1,5 km, in 2016 [1].")
+    answer = engine.ask("How many people marched in Tripoli?")
+    assert not answer.abstained, answer.reason
+    assert "About 16,000 people marched 1.5 km, in 2016 [1]." in answer.answer  # the year is left alone
+
+
+def test_fake_llm_digit_group_split_by_the_tokenizer_is_rejoined_not_rejected(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_over(make_engine, MARCH, "About 16, 000 people marched [1].")
+    answer = engine.ask("How many people marched in Tripoli?")
+    assert not answer.abstained, answer.reason
+    assert "About 16,000 people marched [1]." in answer.answer
+
+
+def test_fake_llm_invented_detail_is_cut_and_the_supported_answer_kept(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_over(make_engine, MARCH, "About 16 000 people marched [1]. It was the largest march since 1969.")
+    answer = engine.ask("How many people marched in Tripoli?")
+    assert not answer.abstained, answer.reason
+    assert "16,000 people marched [1]." in answer.answer and "1969" not in answer.answer
+
+
+RAILWAYS = {"doc_id": "vias", "title": "Ferrocarriles de Victoria", "lang": "es",
+            "text": "Las líneas de vía estrecha se construyeron en zonas montañosas del estado de Victoria, "
+                    "donde el terreno hacía demasiado caras las líneas de vía ancha."}
+
+
+def test_fake_llm_answer_that_kept_spanish_words_is_rewritten_in_english(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_over(make_engine, RAILWAYS, "They were built in zonas montañosas [1].",
+                         rewrite="They were built in mountainous areas [1].")
+    answer = engine.ask("Where were the narrow gauge lines built in Victoria?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "They were built in mountainous areas [1]."
+
+
+def test_fake_llm_rewrite_that_loses_the_citation_is_not_used(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_over(make_engine, RAILWAYS, "They were built in zonas montañosas [1].",
+                         rewrite="They were built in mountainous areas.")
+    answer = engine.ask("Where were the narrow gauge lines built in Victoria?")
+    assert answer.answer == "They were built in zonas montañosas [1]."
+
+
+def test_fake_llm_lost_among_excerpts_gets_one_look_at_the_judged_passage_alone(engine_with) -> None:  # type: ignore[no-untyped-def]
+    def reply(prompt: str) -> str:  # a small model that finds nothing once a second excerpt is there
+        return "NOT_IN_ARTICLES" if "\n[2] " in prompt else "Fayez al-Serraj [1]"
+
+    engine = engine_with(reply=reply)
+    answer = engine.ask("who leads the unity government?")
+    assert not answer.abstained and answer.answer == "Fayez al-Serraj [1]"
+    assert [s.n for s in answer.sources] == [1]
+    assert sum(call.startswith("Excerpts:") for call in engine.llm.calls) == 2
+
+
+def test_fake_llm_refusal_on_the_judged_passage_alone_is_final(engine_with) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_with(reply="NOT_IN_ARTICLES")
+    answer = engine.ask("who leads the unity government?")
+    assert answer.abstained and sum(call.startswith("Excerpts:") for call in engine.llm.calls) <= 2

@@ -135,6 +135,14 @@ def test_eval_prints_the_contract_figures(cli_env: dict[str, str], tmp_path: Pat
     assert not (Path(cli_env["ARTICLEBOT_HOME"]) / "chroma").exists()  # a temporary store, not the user's
 
     env = {**cli_env, "ARTICLEBOT_LLM_BACKEND": "extractive"}
-    full = json.loads(run(env, "eval", "--docs", str(docs), "--questions", str(questions), "--json").stdout)
+    details = tmp_path / "details.jsonl"
+    full = json.loads(run(env, "eval", "--docs", str(docs), "--questions", str(questions), "--json",
+                          "--details", str(details)).stdout)
     assert full["answer_accuracy"] == 1.0 and full["answer_rate_answerable"] == 1.0
     assert full["abstain_rate_unanswerable"] == 1.0
+    # One record a question says which failed and why: what someone improving the figures reads.
+    records = {r["id"]: r for r in map(json.loads, details.read_text(encoding="utf-8").splitlines())}
+    assert set(records) == {"1", "2", "3"}
+    assert records["1"]["correct"] is True and records["1"]["sources"] == ["libya"] and records["1"]["rank"] == 1
+    assert "Kobler" in records["1"]["answer"] and records["1"]["checks"]["similarity"]
+    assert records["3"]["abstained"] is True and records["3"]["reason"]
