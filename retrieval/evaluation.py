@@ -132,7 +132,7 @@ def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retri
             record.update(answer=answer.answer, abstained=answer.abstained, reason=answer.reason, gold=q.answers,
                           checks=answer.checks,
                           correct=(not answer.abstained) and contains_answer(answer.answer, q.answers),
-                          sources=[s.id for s in answer.sources])
+                          sources=list(dict.fromkeys(s.id for s in answer.sources)))
             if q.answerable:
                 answered_answerable += not answer.abstained
                 if q.answers:
