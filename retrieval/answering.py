@@ -109,6 +109,11 @@ def format_context(hits: list[Hit]) -> str:
     return "\n\n".join(parts)
 
 
+def cited_text(hits: list[Hit]) -> str:
+    """The cited passages with their titles, as the numbers and support checks read them."""
+    return "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in hits)
+
+
 def leaks(answer: str, secret: str, words: int = 8) -> bool:
     """Whether ``answer`` repeats any run of ``words`` consecutive words of ``secret``."""
     secret_words = fold(secret).split()
@@ -182,11 +187,9 @@ class AnswerPipeline:
         elif self.llm is None:
             state["relevant"] = newest_first(above)
         else:
-            template = self.prompts.get("judge", kind="judge")
             chosen: Hit | None = None
             for hit in above[: self.settings.judge_passages]:
-                p = yes_probability(self.llm, _messages(template.render(passage=hit.text,
-                                                                        question=state["standalone"])))
+                p = self._answers(state, hit)
                 state["checks"].setdefault("judge", []).append(round(p, 3))
                 if p >= self.settings.relevance_threshold:
                     chosen = hit
@@ -233,9 +236,9 @@ class AnswerPipeline:
                 text = f"{text} [1]"
             text = re.sub(r"\[(\d+)\]", lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(relevant) else "",
                           text)
-            text = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
+            text, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
             cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)}) or cited
-            unsupported = state.get("invented", "") or self._unsupported(state, text, [relevant[n - 1] for n in cited])
+            unsupported = invented or self._unsupported(state, text, [relevant[n - 1] for n in cited])
             if unsupported:
                 reason, cited = unsupported, []
             elif any(relevant[n - 1].metadata.get("lang") not in ("", state["lang"]) for n in cited):
@@ -262,6 +265,11 @@ class AnswerPipeline:
         )
 
     # -- helpers -----------------------------------------------------------------------------
+    def _answers(self, state: dict[str, Any], hit: Hit) -> float:
+        """The judge's P("Yes") that ``hit`` answers the question."""
+        template = self.prompts.get("judge", kind="judge")
+        return yes_probability(self.llm, _messages(template.render(passage=hit.text, question=state["standalone"])))
+
     def _write(self, state: dict[str, Any], passages: list[Hit]) -> str:
         template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")
         pairs = template.render(context=format_context(passages), question=state["standalone"],
@@ -279,9 +287,7 @@ class AnswerPipeline:
             date = hit.metadata.get("date")
             if n in cited or not date or date >= newest or hit.metadata.get("article_id") in cited_articles:
                 continue
-            template = self.prompts.get("judge", kind="judge")
-            p = yes_probability(self.llm, _messages(template.render(passage=hit.text, question=state["standalone"])))
-            return n if p >= self.settings.relevance_threshold else 0
+            return n if self._answers(state, hit) >= self.settings.relevance_threshold else 0
         return 0
 
     def _polish(self, state: dict[str, Any], text: str, passages: list[Hit]) -> str:
@@ -307,13 +313,13 @@ class AnswerPipeline:
             return text
         return rewritten
 
-    def _without_invented_numbers(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
-        """The answer without its sentences that state numbers the cited passages do not give; when
-        none is left, ``state["invented"]`` says why. A small model that answers right and then adds
-        "in 1999" from its own memory keeps its answer and loses the invention."""
+    def _without_invented_numbers(self, state: dict[str, Any], text: str, cited: list[Hit]) -> tuple[str, str]:
+        """The answer without its sentences that state numbers the cited passages do not give, and why
+        it must be withdrawn when no sentence is left ('' otherwise). A small model that answers right
+        and then adds "in 1999" from its own memory keeps its answer and loses the invention."""
         if not self.settings.grounding_check:
-            return text
-        passages = "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in cited)
+            return text, ""
+        passages = cited_text(cited)
         # Numbers the question itself states are not the model's claims ("on a 3rd and nine").
         allowed = numbers_in(passages) | numbers_in(state["standalone"]) | numbers_in(state["question"])
         text = rejoin_split_groups(text, allowed)
@@ -324,15 +330,14 @@ class AnswerPipeline:
             invented |= extra
             if not extra and sentence.strip():
                 kept.append(sentence)
-        if not kept or not invented:
-            if invented:
-                state["invented"] = ("the answer states numbers the articles do not give "
-                                     f"({', '.join(map(str, sorted(invented)))})")
-            return text
+        if not invented:
+            return text, ""
+        if not kept:
+            return text, f"the answer states numbers the articles do not give ({', '.join(map(str, sorted(invented)))})"
         trimmed = " ".join(kept)
         if not re.search(r"\[\d+\]", trimmed):
             trimmed += " " + "".join(dict.fromkeys(re.findall(r"\[\d+\]", text)))
-        return trimmed
+        return trimmed, ""
 
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
         """Why the answer is not supported by its cited passages, or '' when it is."""
@@ -341,7 +346,7 @@ class AnswerPipeline:
             return "the answer repeats the system prompt"
         if not self.settings.grounding_check:
             return ""
-        passages = "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in cited)
+        passages = cited_text(cited)
         if self.llm is not None:
             template = self.prompts.get("verify", kind="verify")
             started = time.perf_counter()

@@ -124,20 +124,21 @@ def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retri
             for cutoff in hits_at:
                 top_docs = {h.metadata.get("article_id") for h in hits[:cutoff]}
                 hits_at[cutoff] += q.doc_id in top_docs
-            if q.doc_id in docs_ranked[:10]:
-                rr_sum += 1.0 / (docs_ranked.index(q.doc_id) + 1)
-            record["rank"] = docs_ranked.index(q.doc_id) + 1 if q.doc_id in docs_ranked else None
+            rank = docs_ranked.index(q.doc_id) + 1 if q.doc_id in docs_ranked else None
+            if rank is not None and rank <= 10:
+                rr_sum += 1.0 / rank
+            record["rank"] = rank
         if not retrieval_only:
             answer = engine.ask(q.question, collection, k=k)
+            is_correct = (not answer.abstained) and contains_answer(answer.answer, q.answers)
             record.update(answer=answer.answer, abstained=answer.abstained, reason=answer.reason, gold=q.answers,
-                          checks=answer.checks,
-                          correct=(not answer.abstained) and contains_answer(answer.answer, q.answers),
+                          checks=answer.checks, correct=is_correct,
                           sources=list(dict.fromkeys(s.id for s in answer.sources)))
             if q.answerable:
                 answered_answerable += not answer.abstained
                 if q.answers:
                     graded += 1
-                    correct += (not answer.abstained) and contains_answer(answer.answer, q.answers)
+                    correct += is_correct
             else:
                 unanswerable += 1
                 abstained_unanswerable += answer.abstained
