@@ -1,7 +1,10 @@
 """BM25 keyword search in Python: local Chroma offers only dense search.
 
-Words are lower-cased and stripped of accents, so "Sarraj" finds "Sarraj" whatever the
-article's typography; names and numbers are what keyword search adds to dense retrieval.
+Words are lower-cased, stripped of accents and cut to their first five letters, so "Sarraj"
+finds "Sarraj" whatever the article's typography and "Regierungen" finds "Regierung". Cutting
+words short is the stemmer that works in every language without a word list; on xquad (English
+questions translated by the local LLM, over German paragraphs) it made keyword search help
+instead of hurt, because a small model's translation rarely gets the inflection right.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+PREFIX_CHARS = 5
 
 
 def fold(text: str) -> str:
@@ -25,6 +29,14 @@ def tokenize(text: str) -> list[str]:
     return [w for w in _WORD.findall(fold(text)) if len(w) > 1 or w.isdigit()]
 
 
+def terms(text: str, prefix: int = PREFIX_CHARS) -> list[str]:
+    """The index terms of ``text``: words cut to ``prefix`` letters (0 keeps them whole); numbers
+    stay whole, since 20161 is not 20162."""
+    if prefix <= 0:
+        return tokenize(text)
+    return [w if len(w) <= prefix or any(c.isdigit() for c in w) else w[:prefix] for w in tokenize(text)]
+
+
 @dataclass
 class BM25Index:
     """An in-memory BM25 (k1=1.2, b=0.75) over one collection's chunks."""
@@ -34,15 +46,17 @@ class BM25Index:
     language_counts: Counter[str] = field(default_factory=Counter)
     k1: float = 1.2
     b: float = 0.75
+    prefix: int = PREFIX_CHARS
     _postings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     _lengths: list[int] = field(default_factory=list)
 
     @classmethod
-    def build(cls, ids: list[str], texts: list[str], langs: list[str] | None = None) -> BM25Index:
-        index = cls(ids=list(ids), langs=list(langs or [""] * len(ids)))
+    def build(cls, ids: list[str], texts: list[str], langs: list[str] | None = None,
+              prefix: int = PREFIX_CHARS) -> BM25Index:
+        index = cls(ids=list(ids), langs=list(langs or [""] * len(ids)), prefix=prefix)
         index.language_counts = Counter(index.langs)  # counted once, read on every translated question
         for doc, text in enumerate(texts):
-            counts = Counter(tokenize(text))
+            counts = Counter(terms(text, prefix))
             index._lengths.append(sum(counts.values()))
             for term, tf in counts.items():
                 index._postings.setdefault(term, []).append((doc, tf))
@@ -56,7 +70,7 @@ class BM25Index:
         total = len(self.ids)
         avg = sum(self._lengths) / total or 1.0
         scores: dict[int, float] = {}
-        for term in set(tokenize(query)):
+        for term in set(terms(query, self.prefix)):
             postings = self._postings.get(term)
             if not postings:
                 continue

@@ -1,4 +1,9 @@
-"""Hybrid retrieval: dense (Chroma kNN) and BM25 keyword rankings fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma kNN) and BM25 keyword scores, each scaled to 0..1 and added.
+
+Adding scaled scores, rather than fusing ranks, lets a keyword match count as much as it is
+clear: a translated sentence that matches one article word for word outweighs a close dense
+race, while a vague keyword match over flat BM25 scores barely moves the dense order. Measured
+against reciprocal-rank fusion on the dev sets (README, Quality): recall@1 rose on every set.
 
 Every returned hit carries its true cosine similarity to the question (keyword-only hits are
 scored against their stored vectors), because abstention thresholds read that number.
@@ -18,14 +23,13 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from retrieval.embeddings import ArticleEmbeddings
-from retrieval.keyword import BM25Index
+from retrieval.keyword import PREFIX_CHARS, BM25Index
 from retrieval.language import detect_language
 from retrieval.query_enhancement import Translator, target_languages
 from retrieval.settings import Settings
 from retrieval.store import Hit, VectorStore
 
 log = logging.getLogger(__name__)
-RRF_K = 60
 
 
 class KeywordIndexes:
@@ -35,15 +39,15 @@ class KeywordIndexes:
         self._indexes: dict[str, tuple[tuple[int, Any], BM25Index]] = {}
         self._lock = threading.Lock()
 
-    def get(self, store: VectorStore, name: str, coll: Any) -> BM25Index:
-        stamp = (store.count(coll), (coll.metadata or {}).get("updated_at"))
+    def get(self, store: VectorStore, name: str, coll: Any, prefix: int = PREFIX_CHARS) -> BM25Index:
+        stamp = (store.count(coll), (coll.metadata or {}).get("updated_at"), prefix)
         with self._lock:
             cached = self._indexes.get(name)
             if cached and cached[0] == stamp:
                 return cached[1]
         ids, docs, metas = store.all_chunks(coll)
         texts = [f"{m.get('title', '')}\n{d}" for d, m in zip(docs, metas, strict=False)]
-        index = BM25Index.build(ids, texts, [str(m.get("lang", "")) for m in metas])
+        index = BM25Index.build(ids, texts, [str(m.get("lang", "")) for m in metas], prefix)
         with self._lock:
             self._indexes[name] = (stamp, index)
         return index
@@ -53,17 +57,36 @@ class KeywordIndexes:
             self._indexes.pop(name, None)
 
 
-def rrf_fuse(rankings: list[tuple[list[str], float]], n: int,
-             ranks: list[tuple[dict[str, float], float]] | None = None) -> list[str]:
-    """Reciprocal-rank fusion of ranked id lists (and of explicit ranks), each with a weight."""
-    scores: dict[str, float] = {}
-    for ids, weight in rankings:
-        for rank, chunk_id in enumerate(ids):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (RRF_K + rank + 1)
-    for by_id, weight in ranks or []:
-        for chunk_id, rank in by_id.items():
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (RRF_K + rank + 1)
-    return [cid for cid, _ in sorted(scores.items(), key=lambda kv: -kv[1])[:n]]
+def scaled(scores: dict[str, float], floor: float | None = None) -> dict[str, float]:
+    """Scores mapped onto 0..1, the best to 1 and ``floor`` (default: the worst) to 0."""
+    if not scores:
+        return {}
+    top = max(scores.values())
+    low = min(scores.values()) if floor is None else floor
+    span = (top - low) or 1.0
+    return {cid: (score - low) / span for cid, score in scores.items()}
+
+
+def fuse(dense: dict[str, float], keyword: list[tuple[dict[str, float], float]],
+         recency: tuple[dict[str, float], float] | None, n: int) -> list[str]:
+    """Best ``n`` ids by scaled cosine plus each keyword leg's weighted, scaled BM25 score.
+
+    Cosines are scaled over the candidates, so the closest counts 1 and the farthest 0; a leg's
+    BM25 scores are scaled from 0, so its best match counts its full weight and a chunk it did not
+    find counts nothing. ``recency`` maps ids to ranks (0 newest) and adds up to its weight.
+    """
+    total = scaled(dense)
+    for scores, weight in keyword:
+        for cid, value in scaled(scores, floor=0.0).items():
+            if cid in total:
+                total[cid] += weight * value
+    if recency and recency[0]:
+        ranks, weight = recency
+        last = max(ranks.values()) or 1.0
+        for cid, rank in ranks.items():
+            if cid in total:
+                total[cid] += weight * (1.0 - rank / last)
+    return [cid for cid, _ in sorted(total.items(), key=lambda kv: -kv[1])[:n]]
 
 
 def recency_ranks(hits: list[Hit]) -> dict[str, float]:
@@ -100,33 +123,35 @@ class HybridSearch:
             dense.extend(self.store.query(coll, vector, n, where=where, collection_name=name))
         dense.sort(key=lambda h: -h.score)
         by_id = {h.id: h for h in dense}
-        rankings: list[tuple[list[str], float]] = [([h.id for h in dense], 1.0)]
+        keyword: list[tuple[dict[str, float], float]] = []
         if self.settings.hybrid and self.settings.keyword_weight > 0:
             lang = detect_language(question) if self.settings.keyword_same_language else ""
-            indexes = {name: self.keyword_indexes.get(self.store, name, coll) for name, coll in colls.items()}
-            keyword = self._keyword_ranking(indexes, question, n, lang)
-            weighted = [(keyword, self.settings.keyword_weight)]
+            indexes = {name: self.keyword_indexes.get(self.store, name, coll, self.settings.keyword_prefix)
+                       for name, coll in colls.items()}
+            weighted = [(self._keyword_ranking(indexes, question, n, lang), self.settings.keyword_weight)]
             weighted += [(r, self.settings.translation_weight)
                          for r in self._translated_rankings(question, lang, indexes, n)]
             for ranking, weight in weighted:
                 self._add_scores(ranking, by_id, colls, vector, where)
-                rankings.append(([cid for cid, _ in ranking if cid in by_id], weight))
-        recency = [(recency_ranks(list(by_id.values())), self.settings.recency_weight)]
-        fused = rrf_fuse(rankings, k, recency if self.settings.recency_weight > 0 else None)
-        return [by_id[cid] for cid in fused if cid in by_id]
+                keyword.append(({cid: score for cid, _, score in ranking if cid in by_id}, weight))
+        recency = (recency_ranks(list(by_id.values())), self.settings.recency_weight)
+        fused = fuse({cid: h.score for cid, h in by_id.items()}, keyword,
+                     recency if self.settings.recency_weight > 0 else None, k)
+        return [by_id[cid] for cid in fused]
 
     @staticmethod
-    def _keyword_ranking(indexes: dict[str, BM25Index], text: str, n: int, lang: str) -> list[tuple[str, str]]:
-        """(chunk id, collection) by BM25 score across collections."""
+    def _keyword_ranking(indexes: dict[str, BM25Index], text: str, n: int,
+                         lang: str) -> list[tuple[str, str, float]]:
+        """(chunk id, collection, BM25 score), best first, across collections."""
         scored = [(cid, name, score) for name, index in indexes.items() for cid, score in index.search(text, n, lang)]
         scored.sort(key=lambda t: -t[2])
-        return [(cid, name) for cid, name, _ in scored[:n]]
+        return scored[:n]
 
-    def _add_scores(self, ranking: list[tuple[str, str]], by_id: dict[str, Hit], colls: dict[str, Any],
+    def _add_scores(self, ranking: list[tuple[str, str, float]], by_id: dict[str, Hit], colls: dict[str, Any],
                     vector: list[float], where: dict[str, Any] | None) -> None:
         """Keyword-only hits get their true cosine score (and must pass the same filter)."""
         missing: dict[str, list[str]] = {}
-        for cid, name in ranking:
+        for cid, name, _ in ranking:
             if cid not in by_id:
                 missing.setdefault(name, []).append(cid)
         for name, ids in missing.items():
@@ -134,7 +159,7 @@ class HybridSearch:
                 by_id[hit.id] = hit
 
     def _translated_rankings(self, question: str, lang: str, indexes: dict[str, BM25Index],
-                             n: int) -> list[list[tuple[str, str]]]:
+                             n: int) -> list[list[tuple[str, str, float]]]:
         """Keyword rankings of the question translated into the collections' other languages."""
         if self.translator is None or not lang:
             return []

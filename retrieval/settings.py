@@ -37,7 +37,9 @@ class Settings(BaseSettings):
     k: int = 4
     candidates: int = 20
     hybrid: bool = True
+    # Keyword scores count this much beside the dense score (both scaled to 0..1 over the candidates).
     keyword_weight: float = 0.5
+    keyword_prefix: int = 5  # index words by their first letters, a stemmer for every language; 0 = whole words
     keyword_same_language: bool = True
     query_translation: bool = True
     recency_weight: float = 0.2

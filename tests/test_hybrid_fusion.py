@@ -1,0 +1,50 @@
+"""Keyword search and score fusion: what decides which passage the bot reads first."""
+
+from __future__ import annotations
+
+from retrieval.keyword import BM25Index, terms
+from retrieval.retriever import fuse
+
+GERMAN = [
+    "Die Regierung der nationalen Einheit wird von Fayez al-Sarradsch geführt.",
+    "Das Wetter in Tripolis war am Wochenende sonnig und warm.",
+    "Der Hafen von Misrata wurde 1234567 Mal angelaufen.",
+    "Der Hafen von Bengasi wurde 1234599 Mal angelaufen.",
+]
+IDS = ["government", "weather", "misrata", "benghazi"]
+
+
+def test_an_inflected_word_finds_its_passage_in_any_language() -> None:
+    # A small model's translation says "Regierungen" where the article says "Regierung".
+    index = BM25Index.build(IDS, GERMAN)
+    assert [cid for cid, _ in index.search("Wer führt die Regierungen?", 2)][:1] == ["government"]
+    whole_words = BM25Index.build(IDS, GERMAN, prefix=0)
+    assert "government" not in [cid for cid, _ in whole_words.search("Regierungen", 2)]
+
+
+def test_numbers_are_matched_whole_not_by_their_first_digits() -> None:
+    index = BM25Index.build(IDS, GERMAN)
+    assert [cid for cid, _ in index.search("1234567", 4)] == ["misrata"]
+    assert terms("Fayez al-Sarradsch 2016") == ["fayez", "al", "sarra", "2016"]
+
+
+def test_keyword_search_can_be_limited_to_one_language() -> None:
+    index = BM25Index.build(["de", "fr"], ["Die Regierung in Tripolis", "Le gouvernement à Tripolis"], ["de", "fr"])
+    assert [cid for cid, _ in index.search("Tripolis", 5, "fr")] == ["fr"]
+
+
+def test_a_clear_keyword_match_settles_a_close_dense_race() -> None:
+    dense = {"a": 0.81, "b": 0.80, "c": 0.60}
+    assert fuse(dense, [({"b": 12.0, "a": 1.0}, 0.5)], None, 3) == ["b", "a", "c"]
+
+
+def test_a_keyword_match_does_not_overturn_a_clear_dense_winner() -> None:
+    dense = {"a": 0.90, "b": 0.70, "c": 0.60}
+    assert fuse(dense, [({"b": 3.0}, 0.5)], None, 3)[0] == "a"
+    assert fuse(dense, [], None, 2) == ["a", "b"]
+
+
+def test_recency_breaks_ties_and_undated_passages_sit_in_the_middle() -> None:
+    dense = {"old": 0.8, "new": 0.8, "undated": 0.8, "off-topic": 0.2}
+    ranks = {"new": 0.0, "old": 2.0, "undated": 1.0, "off-topic": 1.0}
+    assert fuse(dense, [], (ranks, 0.2), 4) == ["new", "undated", "old", "off-topic"]
