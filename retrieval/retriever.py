@@ -23,7 +23,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from retrieval.embeddings import ArticleEmbeddings
-from retrieval.keyword import PREFIX_CHARS, BM25Index
+from retrieval.keyword import BM25Index
 from retrieval.language import detect_language
 from retrieval.query_enhancement import Translator, target_languages
 from retrieval.settings import Settings
@@ -36,10 +36,10 @@ class KeywordIndexes:
     """BM25 indexes per collection, rebuilt when the collection's content changes."""
 
     def __init__(self) -> None:
-        self._indexes: dict[str, tuple[tuple[int, Any], BM25Index]] = {}
+        self._indexes: dict[str, tuple[tuple[int, Any, int], BM25Index]] = {}
         self._lock = threading.Lock()
 
-    def get(self, store: VectorStore, name: str, coll: Any, prefix: int = PREFIX_CHARS) -> BM25Index:
+    def get(self, store: VectorStore, name: str, coll: Any, prefix: int) -> BM25Index:
         stamp = (store.count(coll), (coll.metadata or {}).get("updated_at"), prefix)
         with self._lock:
             cached = self._indexes.get(name)
@@ -121,7 +121,6 @@ class HybridSearch:
         dense: list[Hit] = []
         for name, coll in colls.items():
             dense.extend(self.store.query(coll, vector, n, where=where, collection_name=name))
-        dense.sort(key=lambda h: -h.score)
         by_id = {h.id: h for h in dense}
         keyword: list[tuple[dict[str, float], float]] = []
         if self.settings.hybrid and self.settings.keyword_weight > 0:

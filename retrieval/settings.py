@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from retrieval.keyword import PREFIX_CHARS
+
 LLMBackend = Literal["llamacpp", "openai", "ollama", "extractive"]
 
 
@@ -39,7 +41,8 @@ class Settings(BaseSettings):
     hybrid: bool = True
     # Keyword scores count this much beside the dense score (both scaled to 0..1 over the candidates).
     keyword_weight: float = 0.5
-    keyword_prefix: int = 5  # index words by their first letters, a stemmer for every language; 0 = whole words
+    # BM25 indexes words by their first letters, a stemmer for every language; 0 = whole words.
+    keyword_prefix: int = PREFIX_CHARS
     keyword_same_language: bool = True
     query_translation: bool = True
     recency_weight: float = 0.2
