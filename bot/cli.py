@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -100,20 +102,38 @@ def _is_url(target: str) -> bool:
     return target.startswith(("http://", "https://"))
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+@contextmanager
+def progress_on_stderr(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A bar on a terminal; into a pipe or a log, a line each tenth of the way, so that a run of
+    twenty minutes (a translated eval) is never silent. stdout stays the result alone."""
     from rich.progress import Progress
 
+    tty = sys.stderr.isatty()
+    with Progress(transient=True, disable=not tty) as bar:
+        task = bar.add_task(label, total=None)
+        tenths = [0]
+
+        def update(done: int, total: int) -> None:
+            if tty:
+                bar.update(task, completed=done, total=total)
+            elif total and done * 10 // total > tenths[0]:
+                tenths[0] = done * 10 // total
+                print(f"{label}: {done}/{total}", file=sys.stderr, flush=True)
+
+        yield update
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
     from retrieval.engine import IngestReport
 
     engine = _engine()
     urls = [t for t in args.targets if _is_url(t)]
     paths = [Path(t) for t in args.targets if not _is_url(t)]
     report = IngestReport()
-    with Progress(transient=True, disable=not sys.stderr.isatty()) as bar:
-        task = bar.add_task("ingesting", total=None)
+    with progress_on_stderr("ingesting") as update:
 
         def progress(done: int, total: int, _title: str) -> None:
-            bar.update(task, completed=done, total=total)
+            update(done, total)
 
         if paths:
             report.merge(engine.ingest_paths(paths, args.collection, progress=progress, date=args.date))
@@ -171,18 +191,21 @@ def cmd_repl(args: argparse.Namespace) -> int:
 
 
 def _evaluate_with_details(evaluate: Any, engine: Any, args: argparse.Namespace) -> dict[str, Any]:
-    if args.details is None:
-        return evaluate(engine, args.docs, args.questions, args.k, args.retrieval_only, args.limit)
-    try:
-        out = args.details.open("w", encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{args.details}: cannot write ({exc.strerror})") from exc
-    with out:
-        def write(record: dict[str, Any]) -> None:
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            out.flush()
+    with progress_on_stderr("questions") as progress:
+        if args.details is None:
+            return evaluate(engine, args.docs, args.questions, args.k, args.retrieval_only, args.limit,
+                            progress=progress)
+        try:
+            out = args.details.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"{args.details}: cannot write ({exc.strerror})") from exc
+        with out:
+            def write(record: dict[str, Any]) -> None:
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                out.flush()
 
-        return evaluate(engine, args.docs, args.questions, args.k, args.retrieval_only, args.limit, details=write)
+            return evaluate(engine, args.docs, args.questions, args.k, args.retrieval_only, args.limit,
+                            progress=progress, details=write)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold
 from retrieval.language import detect_language, language_name, untranslated_words
 from retrieval.llm.backends import invoke_text, yes_probability
-from retrieval.numbers import numbers_in, rejoin_split_groups, written_for
+from retrieval.numbers import numbers_in, rejoin_split_groups, spelled_as_in, written_for
 from retrieval.prompt_templates import PromptLibrary, PromptTemplate
 from retrieval.retriever import HybridSearch
 from retrieval.settings import Settings
@@ -241,8 +241,10 @@ class AnswerPipeline:
             unsupported = invented or self._unsupported(state, text, [relevant[n - 1] for n in cited])
             if unsupported:
                 reason, cited = unsupported, []
-            elif any(relevant[n - 1].metadata.get("lang") not in ("", state["lang"]) for n in cited):
-                text = written_for(text, state["lang"])  # numbers copied across languages, localised
+            else:
+                if any(relevant[n - 1].metadata.get("lang") not in ("", state["lang"]) for n in cited):
+                    text = written_for(text, state["lang"])  # numbers copied across languages, localised
+                text = spelled_as_in(text, cited_text([relevant[n - 1] for n in cited]), state["lang"])
         elif relevant:
             reason = "the model found no answer in the passages"
         abstained = not cited

@@ -11,26 +11,30 @@ import re
 
 from retrieval.keyword import fold
 
-_UNITS = {
+# Two to ten in the languages answers are written in: the word an article used is the word its answer
+# keeps (see spelled_as_in).
+SMALL_NUMBER_WORDS = {
+    "en": ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
+    "fr": ("deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf", "dix"),
+    "es": ("dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez"),
+    "de": ("zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn"),
+}
+_UNITS = {fold(word): n for words in SMALL_NUMBER_WORDS.values() for n, word in enumerate(words, 2)} | {
     # English
-    "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
     "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
     "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
     "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "thousand": 1000,
     "dozen": 12, "million": 1_000_000, "millions": 1_000_000, "billion": 1_000_000_000, "billions": 1_000_000_000,
     # French
-    "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "sept": 7, "huit": 8, "neuf": 9, "dix": 10,
     "onze": 11, "douze": 12, "treize": 13, "quatorze": 14, "quinze": 15, "seize": 16, "vingt": 20,
     "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60, "cent": 100, "mille": 1000,
     "dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20, "trentaine": 30, "quarantaine": 40,
     "cinquantaine": 50, "centaine": 100, "milliers": 1000, "millier": 1000,
     "milliard": 1_000_000_000, "milliards": 1_000_000_000,
     # Spanish
-    "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7, "ocho": 8, "nueve": 9, "diez": 10,
     "veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "cien": 100, "mil": 1000,
     "millon": 1_000_000, "millones": 1_000_000, "billon": 1_000_000_000_000, "billones": 1_000_000_000_000,
     # German
-    "zwei": 2, "drei": 3, "vier": 4, "funf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
     "zwanzig": 20, "dreissig": 30, "hundert": 100, "tausend": 1000, "millionen": 1_000_000,
     "milliarde": 1_000_000_000, "milliarden": 1_000_000_000,
 }
@@ -92,3 +96,28 @@ def rejoin_split_groups(text: str, known: set[float]) -> str:
     unless 3200 is a number of the passages."""
     return _SPLIT_GROUP.sub(lambda m: f"{m.group(1)},{m.group(2)}"
                             if float(m.group(1) + m.group(2)) in known else m.group(0), text)
+
+
+_SMALL_DIGIT = re.compile(r"(?<![\w.,:/\-])(10|[2-9])(?![\w%]|[.,:/\-]\w| %)")
+
+
+def spelled_as_in(text: str, passages: str, lang: str) -> str:
+    """Two to ten written as the article wrote them: where the passages spell "cuatro" and never write
+    4, the English answer says "four", not "4". A small model turns words into digits as it
+    translates; the reader (and anyone matching the article's wording) expects the article's form.
+    Times, decimals, percentages and ordinals ("4th", "4.5", "4 %") stay as they are."""
+    words = SMALL_NUMBER_WORDS.get(lang)
+    if not words:
+        return text
+    digits = numbers_in(re.sub(r"[^\d\s.,]", " ", passages))
+    spelled = numbers_in(re.sub(r"\d", " ", passages))
+
+    def word_for(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if n in digits or n not in spelled:
+            return match.group(0)
+        word = words[n - 2]
+        starts_sentence = not text[: match.start()].strip() or re.search(r"[.!?]\s*$", text[: match.start()])
+        return word.capitalize() if starts_sentence else word
+
+    return _SMALL_DIGIT.sub(word_for, text)

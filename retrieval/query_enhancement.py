@@ -47,7 +47,9 @@ class LLMTranslator:
                 return self._cache[key]
         template = self.prompts.get("translate", kind="translate")
         pairs = template.render(question=question, language=language_name(lang))
-        text = invoke_text(self.llm, [SystemMessage(content=pairs[0][1]), HumanMessage(content=pairs[1][1])])
+        # Only the first line is read; stopping there spares the notes a small model adds after it.
+        text = invoke_text(self.llm, [SystemMessage(content=pairs[0][1]), HumanMessage(content=pairs[1][1])],
+                           stop=["\n"])
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         translation = lines[0].strip('"«» ') if lines else ""
         if len(translation) > 4 * len(question) + 100:  # a model that rambles is ignored

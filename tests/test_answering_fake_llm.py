@@ -127,6 +127,16 @@ def test_fake_llm_thousands_copied_from_a_french_passage_are_written_the_english
     assert "About 16,000 people marched 1.5 km, in 2016 [1]." in answer.answer  # the year is left alone
 
 
+def test_fake_llm_small_number_the_article_spelled_out_is_spelled_out_in_the_answer(make_engine) -> None:  # type: ignore[no-untyped-def]
+    panthers = {"doc_id": "panthers", "title": "Panthers", "lang": "es",
+                "text": "Thomas Davis, el linebacker de los Panthers, forzó cuatro balones sueltos y logró 3 capturas "
+                        "en la temporada regular, antes de la final de la NFL."}
+    engine = engine_over(make_engine, panthers, "Thomas Davis had 4 forced fumbles and 3 sacks [1].")
+    answer = engine.ask("How many forced fumbles did Thomas Davis have?")
+    assert not answer.abstained, answer.reason
+    assert "Thomas Davis had four forced fumbles and 3 sacks [1]." in answer.answer  # 3 was in digits
+
+
 def test_fake_llm_digit_group_split_by_the_tokenizer_is_rejoined_not_rejected(make_engine) -> None:  # type: ignore[no-untyped-def]
     engine = engine_over(make_engine, MARCH, "About 16, 000 people marched [1].")
     answer = engine.ask("How many people marched in Tripoli?")

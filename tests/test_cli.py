@@ -133,6 +133,8 @@ def test_eval_prints_the_contract_figures(cli_env: dict[str, str], tmp_path: Pat
     assert figures["recall@1"] == 1.0 and figures["mrr@10"] == 1.0
     assert figures["answer_accuracy"] is None and set(figures["latency_ms"]) == {"p50", "p95"}
     assert not (Path(cli_env["ARTICLEBOT_HOME"]) / "chroma").exists()  # a temporary store, not the user's
+    # A long run shows how far it got on stderr, even into a log file; stdout stays the JSON alone.
+    assert "questions: 3/3" in result.stderr
 
     env = {**cli_env, "ARTICLEBOT_LLM_BACKEND": "extractive"}
     details = tmp_path / "details.jsonl"

@@ -40,10 +40,11 @@ def build_chat_model(settings: Settings, backend: str | None = None) -> BaseChat
     raise LLMError(f"unknown LLM backend '{backend}' (llamacpp, openai, ollama or extractive)")
 
 
-def invoke_text(model: BaseChatModel, messages: list[BaseMessage]) -> str:
-    """The model's reply as text; every backend failure becomes one :class:`LLMError`."""
+def invoke_text(model: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None = None) -> str:
+    """The model's reply as text; every backend failure becomes one :class:`LLMError`. ``stop`` ends
+    generation early where only the start of the reply is read (every LangChain backend takes it)."""
     try:
-        reply: Any = model.invoke(messages)
+        reply: Any = model.invoke(messages, stop=stop) if stop else model.invoke(messages)
     except LLMError:
         raise
     except Exception as exc:  # httpx, openai, ollama and llama.cpp errors alike
