@@ -20,7 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.dates import according_to, earlier_account
 from retrieval.embeddings import ArticleEmbeddings
-from retrieval.keyword import fold
+from retrieval.keyword import fold, tokenize
 from retrieval.language import detect_language, language_name, untranslated_words
 from retrieval.llm.backends import invoke_text, yes_probability
 from retrieval.numbers import numbers_in, rejoin_split_groups, spelled_as_in, written_for
@@ -35,6 +35,14 @@ _SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
 # Sentence-initial words that read lower-case after "According to an article of …, ".
 _LOWER_AFTER_PREFIX = {"the", "a", "an", "it", "he", "she", "they", "this", "there", "le", "la", "les", "l'", "un",
                        "une", "il", "elle", "ils", "elles", "ce", "cette", "el", "los", "las", "ella", "ellos"}
+_ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premier|deuxième|troisième|dernier"
+            r"|primer|segundo|tercer|último)")
+# "According to the first excerpt, …": the prompt's word for a passage, meaningless to a reader who sees
+# only the answer and its numbered sources.
+_EXCERPT_TALK = re.compile(
+    r"^\s*(?:according to|based on|as stated in|in|from|selon|d'après|dans|según|en)\s+"
+    r"(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?(?:excerpts?|extraits?|extractos?|fragmentos?)"
+    r"(?:\s+" + _ORDINAL + r")?(?:\s*\[\d+\])*\s*,\s*", re.IGNORECASE)
 ABSTAIN_MESSAGES = {
     "en": "The articles do not say.",
     "fr": "Les articles ne le disent pas.",
@@ -88,6 +96,33 @@ class Answer:
 
 def abstain_message(lang: str) -> str:
     return ABSTAIN_MESSAGES.get(lang, ABSTAIN_MESSAGES["en"])
+
+
+def without_excerpt_talk(text: str) -> str:
+    """The answer without an opening "According to the first excerpt," (its citation says as much)."""
+    rest = _EXCERPT_TALK.sub("", text, count=1)
+    if rest == text or not rest.strip():
+        return text
+    return rest[0].upper() + rest[1:]
+
+
+def _content_words(text: str) -> set[str]:
+    """Words of four letters or more, cut to four, and every number ("two" answers "how many")."""
+    return {w if w.isdigit() else w[:4] for w in tokenize(re.sub(r"\[\d+\]", "", text))
+            if len(w) >= 4 or numbers_in(w)}
+
+
+def echoes_question(answer: str, question: str) -> bool:
+    """Whether the answer says nothing the question did not ("Luther called the mass instead of
+    sacrifice." to "What did Luther call the mass instead of sacrifice?"): a small model's way of
+    answering without an answer, which the support check passes since the passage says as much.
+    Words compare by their first four letters (call/called); a yes/no reply and the answer to a
+    choice ("X or Y?") may well use only the question's words."""
+    if re.match(r"\W*(yes|no|oui|non|si|ja|nein)\b", fold(answer)) or \
+            re.search(r"\b(or|ou|o|oder|sau)\b", fold(question)):
+        return False
+    said = _content_words(answer)
+    return bool(said) and said <= _content_words(question)
 
 
 def snippet_of(text: str, limit: int = 200) -> str:
@@ -218,7 +253,7 @@ class AnswerPipeline:
                 # (the numbers and support checks still stand between its answer and the user).
                 state["relevant"] = [chosen]
                 state["text"] = self._write(state, [chosen])
-            state["text"] = self._polish(state, state["text"], state["relevant"])
+            state["text"] = without_excerpt_talk(self._polish(state, state["text"], state["relevant"]))
         state["timings"]["generate"] = (time.perf_counter() - started) * 1000
         return state
 
@@ -238,7 +273,8 @@ class AnswerPipeline:
                           text)
             text, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
             cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)}) or cited
-            unsupported = invented or self._unsupported(state, text, [relevant[n - 1] for n in cited])
+            echo = "the answer only repeats the question" if echoes_question(text, state["standalone"]) else ""
+            unsupported = invented or echo or self._unsupported(state, text, [relevant[n - 1] for n in cited])
             if unsupported:
                 reason, cited = unsupported, []
             else:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from retrieval.answering import echoes_question
 from retrieval.errors import BadInputError
 from tests.conftest import SAMPLE
 from tests.fakes import FakeScriptedLLM
@@ -28,6 +29,28 @@ def test_fake_llm_answer_is_cited_with_numbered_sources(engine_with) -> None:  #
     assert answer.answer == "Fayez al-Serraj leads it [1]."
     assert answer.sources[0].n == 1 and answer.sources[0].title == "libye 2016"
     assert set(answer.timings_ms) >= {"retrieve", "generate"}
+
+
+@pytest.mark.parametrize("opening", ["According to the first excerpt, ", "In excerpt [1], ", "Selon l'extrait 1, "])
+def test_fake_llm_answer_does_not_talk_of_excerpts_the_reader_never_saw(engine_with, opening: str) -> None:  # type: ignore[no-untyped-def]
+    answer = engine_with(reply=opening + "Fayez al-Serraj leads it [1].").ask("who leads the unity government?")
+    assert answer.answer == "Fayez al-Serraj leads it [1]." and answer.sources[0].title == "libye 2016"
+
+
+def test_fake_llm_answer_that_only_repeats_the_question_is_withdrawn(engine_with) -> None:  # type: ignore[no-untyped-def]
+    answer = engine_with(reply="The unity government is led [1].").ask("who leads the unity government?")
+    assert answer.abstained and answer.sources == [] and "repeats the question" in answer.reason
+
+
+@pytest.mark.parametrize(("reply", "question"), [
+    ("Yes, the Panthers won [1].", "Did the Panthers win?"),
+    ("Better [1].", "Was the Panthers' defense better or worse?"),
+    ("Peyton Manning took two different teams to the Super Bowl [1].",
+     "Peyton Manning took how many different teams to the Super Bowl?"),
+    ("The spiritual teacher in Hinduism is the guru [1].", "What is the spiritual teacher in Hinduism called?"),
+])
+def test_an_answer_in_the_question_s_own_words_is_not_taken_for_an_echo(reply: str, question: str) -> None:
+    assert not echoes_question(reply, question)
 
 
 def test_fake_llm_refusal_marker_means_abstention(engine_with) -> None:  # type: ignore[no-untyped-def]
