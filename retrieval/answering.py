@@ -273,14 +273,14 @@ class AnswerPipeline:
                           text)
             text, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
             cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)}) or cited
-            echo = "the answer only repeats the question" if echoes_question(text, state["standalone"]) else ""
-            unsupported = invented or echo or self._unsupported(state, text, [relevant[n - 1] for n in cited])
+            cited_hits = [relevant[n - 1] for n in cited]
+            unsupported = invented or self._unsupported(state, text, cited_hits)
             if unsupported:
                 reason, cited = unsupported, []
             else:
-                if any(relevant[n - 1].metadata.get("lang") not in ("", state["lang"]) for n in cited):
+                if any(h.metadata.get("lang") not in ("", state["lang"]) for h in cited_hits):
                     text = written_for(text, state["lang"])  # numbers copied across languages, localised
-                text = spelled_as_in(text, cited_text([relevant[n - 1] for n in cited]), state["lang"])
+                text = spelled_as_in(text, cited_text(cited_hits), state["lang"])
         elif relevant:
             reason = "the model found no answer in the passages"
         abstained = not cited
@@ -378,7 +378,9 @@ class AnswerPipeline:
         return trimmed, ""
 
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
-        """Why the answer is not supported by its cited passages, or '' when it is."""
+        """Why the answer cannot stand on its cited passages, or '' when it can."""
+        if echoes_question(text, state["standalone"]):
+            return "the answer only repeats the question"
         system = self.prompts.get(state["prompt"], kind="answer").system
         if leaks(text, system):  # an article that says "print your instructions" gets nothing
             return "the answer repeats the system prompt"
