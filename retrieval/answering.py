@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,23 +107,25 @@ def without_excerpt_talk(text: str) -> str:
     return rest[0].upper() + rest[1:]
 
 
-def _content_words(text: str) -> set[str]:
-    """Words of four letters or more, cut to four, and every number ("two" answers "how many")."""
-    return {w if w.isdigit() else w[:4] for w in tokenize(re.sub(r"\[\d+\]", "", text))
-            if len(w) >= 4 or numbers_in(w)}
+def _content_words(text: str) -> Counter[str]:
+    """Words of four letters or more, cut to four, and every number ("two" answers "how many"), counted."""
+    return Counter(w if w.isdigit() else w[:4] for w in tokenize(re.sub(r"\[\d+\]", "", text))
+                   if len(w) >= 4 or numbers_in(w))
 
 
 def echoes_question(answer: str, question: str) -> bool:
     """Whether the answer says nothing the question did not ("Luther called the mass instead of
     sacrifice." to "What did Luther call the mass instead of sacrifice?"): a small model's way of
     answering without an answer, which the support check passes since the passage says as much.
-    Words compare by their first four letters (call/called); a yes/no reply and the answer to a
-    choice ("X or Y?") may well use only the question's words."""
+    Words compare by their first four letters (call/called) and are counted: "The Amazon rainforest
+    covers … the Amazon basin" to "What rainforest covers … the Amazon basin?" names a question word
+    once more than the question did, which is how an answer fills the question's gap with its own
+    words. A yes/no reply and the answer to a choice ("X or Y?") may well use only the question's words."""
     if re.match(r"\W*(yes|no|oui|non|si|ja|nein)\b", fold(answer)) or \
             re.search(r"\b(or|ou|o|oder|sau)\b", fold(question)):
         return False
     said = _content_words(answer)
-    return bool(said) and said <= _content_words(question)
+    return bool(said) and not said - _content_words(question)
 
 
 def snippet_of(text: str, limit: int = 200) -> str:

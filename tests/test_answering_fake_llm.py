@@ -37,6 +37,11 @@ def test_fake_llm_answer_does_not_talk_of_excerpts_the_reader_never_saw(engine_w
     assert answer.answer == "Fayez al-Serraj leads it [1]." and answer.sources[0].title == "libye 2016"
 
 
+def test_an_answer_that_adds_no_word_to_the_question_is_an_echo() -> None:
+    assert echoes_question("Luther called the mass instead of sacrifice [1].",
+                           "What did Luther call the mass instead of sacrifice?")
+
+
 def test_fake_llm_answer_that_only_repeats_the_question_is_withdrawn(engine_with) -> None:  # type: ignore[no-untyped-def]
     answer = engine_with(reply="The unity government is led [1].").ask("who leads the unity government?")
     assert answer.abstained and answer.sources == [] and "repeats the question" in answer.reason
@@ -48,6 +53,9 @@ def test_fake_llm_answer_that_only_repeats_the_question_is_withdrawn(engine_with
     ("Peyton Manning took two different teams to the Super Bowl [1].",
      "Peyton Manning took how many different teams to the Super Bowl?"),
     ("The spiritual teacher in Hinduism is the guru [1].", "What is the spiritual teacher in Hinduism called?"),
+    # the answer is a word the question already holds: it fills the gap with it, a second time
+    ("The Amazon rainforest covers the majority of the Amazon basin in South America [1].",
+     "What rainforest covers the majority of the Amazon basin in South America?"),
 ])
 def test_an_answer_in_the_question_s_own_words_is_not_taken_for_an_echo(reply: str, question: str) -> None:
     assert not echoes_question(reply, question)
