@@ -52,6 +52,13 @@ class IngestReport:
         self.chunks_embedded += other.chunks_embedded
 
 
+def file_gone(article_id: str, source: str) -> bool:
+    """Whether an article was stored from a local file that is no longer there. Identical text found
+    at a new path is then that file moved, not a copy beside it: keeping the old path would cite a
+    file the user can no longer open. Articles from URLs, feeds or uploads are never taken for gone."""
+    return article_id == source and Path(source).is_absolute() and not Path(source).exists()
+
+
 @dataclass
 class _Plan:
     """An article to (re)write: its chunks, their vectors (empty where still to compute), which to compute."""
@@ -59,6 +66,7 @@ class _Plan:
     chunks: list[Chunk]
     vectors: list[list[float]]
     todo: list[int]
+    replaces: str = ""  # an article stored with the same text, to remove once this one is written
 
 
 class Engine:
@@ -255,14 +263,17 @@ class Engine:
         if versions.get(article.hash) == len(chunks) and len(versions) == 1:
             report.unchanged.append(article.title)
             return None
+        replaces = ""
         if not versions:
-            duplicate = self.store.find_by_hash(coll, article.hash)
-            if duplicate:
-                report.unchanged.append(f"{article.title} (same text as {duplicate})")
+            found = self.store.find_by_hash(coll, article.hash)
+            if found and not file_gone(*found):
+                report.unchanged.append(f"{article.title} (same text as {found[0]})")
                 return None
-        reuse = self.store.embeddings_by_text(coll, article.id) if versions else {}
+            if found:  # the file was moved: its article now lives at the new path, cited from there
+                replaces = found[0]
+        reuse = self.store.embeddings_by_text(coll, replaces or article.id) if versions or replaces else {}
         vectors: list[list[float]] = [reuse.get(c.text, []) for c in chunks]
-        return _Plan(chunks, vectors, [i for i, c in enumerate(chunks) if c.text not in reuse])
+        return _Plan(chunks, vectors, [i for i, c in enumerate(chunks) if c.text not in reuse], replaces)
 
     def _embed_and_write(self, coll: Any, plans: list[_Plan], report: IngestReport) -> None:
         wanted = [(plan, i) for plan in plans for i in plan.todo]
@@ -277,6 +288,8 @@ class Engine:
         for plan in plans:
             metadata = [self._chunk_metadata(c, len(plan.chunks), now) for c in plan.chunks]
             self.store.write_article(coll, plan.chunks, plan.vectors, metadata)
+            if plan.replaces:
+                self.store.delete_article(coll, plan.replaces)
             report.ingested.append(plan.chunks[0].article.title)
             report.chunks_added += len(plan.chunks)
 

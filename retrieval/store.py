@@ -197,14 +197,14 @@ class VectorStore:
             counts[h] = counts.get(h, 0) + 1
         return counts
 
-    def find_by_hash(self, coll: Any, article_hash: str) -> str | None:
-        """The id of an article already stored with exactly this content, if any."""
+    def find_by_hash(self, coll: Any, article_hash: str) -> tuple[str, str] | None:
+        """The id and source of an article already stored with exactly this content, if any."""
         try:
             page = coll.get(where={"article_hash": article_hash}, include=["metadatas"], limit=1)
         except Exception as exc:
             raise _wrap(exc, "looking up an article") from exc
         metas = page.get("metadatas") or []
-        return str(metas[0]["article_id"]) if metas else None
+        return (str(metas[0]["article_id"]), str(metas[0].get("source", ""))) if metas else None
 
     def embeddings_by_text(self, coll: Any, article_id: str) -> dict[str, list[float]]:
         """Vectors of the stored chunks of an article, by their text: unchanged chunks of an edited

@@ -43,6 +43,38 @@ def test_an_edited_article_replaces_its_old_chunks(make_engine, tmp_path: Path) 
     assert not any("Martin Kobler" in h.text for h in hits)
 
 
+def _sample_at(path: Path) -> Path:
+    """The sample article under another path (its title comes from the file name, so keep the name)."""
+    path.parent.mkdir(parents=True)
+    path.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def test_a_copy_of_an_article_is_stored_once_where_it_was_first_found(make_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    first, copy = _sample_at(tmp_path / "one" / "libye.txt"), _sample_at(tmp_path / "two" / "libye.txt")
+    engine.ingest_paths([first])
+    report = engine.ingest_paths([copy])
+    assert report.ingested == [] and "same text as" in report.unchanged[0]
+    assert [s.source for s in engine.sources()] == [str(first.resolve())]
+
+
+def test_a_moved_article_is_cited_from_its_new_path_without_embedding_it_again(make_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine()
+    old, new = _sample_at(tmp_path / "old" / "libye.txt"), tmp_path / "new" / "libye.txt"
+    new.parent.mkdir()
+    engine.ingest_paths([old])
+    chunks = _count(engine)
+    old.rename(new)
+    report = engine.ingest_paths([new])
+    assert report.ingested and report.chunks_embedded == 0
+    [source] = engine.sources()
+    assert source.id == source.source == str(new.resolve()) and source.complete
+    assert _count(engine) == chunks
+    answer = engine.ask("Who is the UN special envoy to Libya?")
+    assert answer.sources and answer.sources[0].source == str(new.resolve())
+
+
 def test_sources_list_and_remove(make_engine) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine()
     engine.ingest_paths([SAMPLE.parent])
