@@ -98,14 +98,45 @@ def rejoin_split_groups(text: str, known: set[float]) -> str:
                             if float(m.group(1) + m.group(2)) in known else m.group(0), text)
 
 
-_SMALL_DIGIT = re.compile(r"(?<![\w.,:/\-])(10|[2-9])(?![\w%]|[.,:/\-]\w| %)")
+_SMALL_DIGIT = re.compile(r"(?<![\w.,:/\-$€£¥#\[])(10|[2-9])(?![\w%\]]|[.,:/\-]\w| %)")
+# What a figure measures or counts in English ("5 km", "3 mph"): it stays a figure before these.
+_UNITS_AFTER = {"km", "m", "cm", "mm", "kg", "g", "mg", "t", "lb", "lbs", "oz", "mi", "ft", "yd", "l", "ml", "h",
+                "hr", "hrs", "min", "s", "sec", "ms", "mph", "kph", "kw", "mw", "gw", "kwh", "hz", "khz", "mhz",
+                "ghz", "kb", "mb", "gb", "tb", "ha", "bn", "am", "pm", "a.m.", "p.m.", "sq", "m²", "km²", "mi²"}
+_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+           "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
+           "dec"}
+
+
+# Capitalised only because they open a sentence: "In 4 years" is prose, "Apollo 8" a name.
+_OPENERS = {"in", "after", "for", "about", "only", "over", "nearly", "almost", "some", "the", "all", "with", "by",
+            "at", "within", "around", "roughly", "just", "its", "their", "his", "her", "these", "those", "from",
+            "between", "every", "each", "another", "there", "they", "he", "she", "it", "we", "en", "les", "los",
+            "las", "die", "der", "das", "con", "avec", "mit", "unos", "unas", "environ"}
+
+
+def _a_figure(text: str, match: re.Match[str]) -> bool:
+    """Whether a small number is a figure even in prose: before a unit or symbol ("5 km", "4 °C"),
+    or after a name, a label or a month ("Apollo 8", "Chapter 3", "March 4")."""
+    after = re.match(r"\s*(\S+)", text[match.end():])
+    if after and (after.group(1).lower().rstrip(".,;:)") in _UNITS_AFTER or after.group(1)[0] in "°%‰×"):
+        return True
+    before = text[:match.start()]
+    previous = re.search(r"(\S+)\s+$", before)
+    if not previous:
+        return False
+    word = previous.group(1)
+    opens_sentence = not before[:previous.start()].strip() or re.search(r"[.!?]\s*$", before[:previous.start()])
+    return word.lower() in _MONTHS or (word[0].isupper() and not (opens_sentence and word.lower() in _OPENERS))
 
 
 def spelled_as_in(text: str, passages: str, lang: str) -> str:
-    """Two to ten written as the article wrote them: where the passages spell "cuatro" and never write
-    4, the English answer says "four", not "4". A small model turns words into digits as it
-    translates; the reader (and anyone matching the article's wording) expects the article's form.
-    Times, decimals, percentages and ordinals ("4th", "4.5", "4 %") stay as they are."""
+    """Two to ten written as the article wrote them, and as English writes them: where the passages
+    spell "cuatro" and never write 4, the answer says "four", not "4" (a small model turns words into
+    digits as it translates); and an English answer spells out two to nine as English prose does
+    (news style and Wikipedia's: "four forced fumbles" even where the Spanish article wrote "4"),
+    except where English too writes a figure ("5 km", "Apollo 8", "March 4"). Times, decimals,
+    percentages, scores and ordinals ("4:30", "4.5", "4 %", "4-3", "4th") stay as they are."""
     words = SMALL_NUMBER_WORDS.get(lang)
     if not words:
         return text
@@ -114,7 +145,7 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
 
     def word_for(match: re.Match[str]) -> str:
         n = int(match.group(1))
-        if n in digits or n not in spelled:
+        if _a_figure(text, match) or ((lang != "en" or n == 10) and (n in digits or n not in spelled)):
             return match.group(0)
         word = words[n - 2]
         starts_sentence = not text[: match.start()].strip() or re.search(r"[.!?]\s*$", text[: match.start()])

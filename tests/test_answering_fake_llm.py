@@ -165,7 +165,7 @@ def test_fake_llm_small_number_the_article_spelled_out_is_spelled_out_in_the_ans
     engine = engine_over(make_engine, panthers, "Thomas Davis had 4 forced fumbles and 3 sacks [1].")
     answer = engine.ask("How many forced fumbles did Thomas Davis have?")
     assert not answer.abstained, answer.reason
-    assert "Thomas Davis had four forced fumbles and 3 sacks [1]." in answer.answer  # 3 was in digits
+    assert "Thomas Davis had four forced fumbles and three sacks [1]." in answer.answer  # as English writes 3
 
 
 def test_fake_llm_digit_group_split_by_the_tokenizer_is_rejoined_not_rejected(make_engine) -> None:  # type: ignore[no-untyped-def]
