@@ -107,10 +107,16 @@ def without_excerpt_talk(text: str) -> str:
     return rest[0].upper() + rest[1:]
 
 
-def _content_words(text: str) -> Counter[str]:
+# Words for the passages themselves: "… expanded in the fourth scale in excerpt [2]" says where, not what.
+_SOURCE_TALK = frozenset({"excerpt", "excerpts", "extract", "extracts", "extrait", "extraits", "extracto",
+                          "extractos", "fragmento", "fragmentos", "passage", "passages", "article", "articles",
+                          "articulo", "articulos", "artikel", "auszug"})
+
+
+def _content_words(text: str, ignored: frozenset[str] = frozenset()) -> Counter[str]:
     """Words of four letters or more, cut to four, and every number ("two" answers "how many"), counted."""
     return Counter(w if w.isdigit() else w[:4] for w in tokenize(re.sub(r"\[\d+\]", "", text))
-                   if len(w) >= 4 or numbers_in(w))
+                   if w not in ignored and (len(w) >= 4 or numbers_in(w)))
 
 
 def echoes_question(answer: str, question: str) -> bool:
@@ -120,11 +126,12 @@ def echoes_question(answer: str, question: str) -> bool:
     Words compare by their first four letters (call/called) and are counted: "The Amazon rainforest
     covers … the Amazon basin" to "What rainforest covers … the Amazon basin?" names a question word
     once more than the question did, which is how an answer fills the question's gap with its own
-    words. A yes/no reply and the answer to a choice ("X or Y?") may well use only the question's words."""
+    words. Saying where the words are ("… in excerpt [2]") adds no answer to them. A yes/no reply and
+    the answer to a choice ("X or Y?") may well use only the question's words."""
     if re.match(r"\W*(yes|no|oui|non|si|ja|nein)\b", fold(answer)) or \
             re.search(r"\b(or|ou|o|oder|sau)\b", fold(question)):
         return False
-    said = _content_words(answer)
+    said = _content_words(answer, _SOURCE_TALK)
     return bool(said) and not said - _content_words(question)
 
 
