@@ -102,7 +102,7 @@ _SMALL_DIGIT = re.compile(r"(?<![\w.,:/\-$€£¥#\[])(10|[2-9])(?![\w%\]]|[.,:/
 # What a figure measures or counts in English ("5 km", "3 mph"): it stays a figure before these.
 _UNITS_AFTER = {"km", "m", "cm", "mm", "kg", "g", "mg", "t", "lb", "lbs", "oz", "mi", "ft", "yd", "l", "ml", "h",
                 "hr", "hrs", "min", "s", "sec", "ms", "mph", "kph", "kw", "mw", "gw", "kwh", "hz", "khz", "mhz",
-                "ghz", "kb", "mb", "gb", "tb", "ha", "bn", "am", "pm", "a.m.", "p.m.", "sq", "m²", "km²", "mi²"}
+                "ghz", "kb", "mb", "gb", "tb", "ha", "bn", "am", "pm", "a.m", "p.m", "sq", "m²", "km²", "mi²"}
 _MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
            "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
            "dec"}

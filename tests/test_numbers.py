@@ -36,7 +36,7 @@ def test_an_english_answer_spells_out_two_to_nine_as_english_prose_does(answer: 
     "At 4:30, 4.5 yards, 4%, the 4th game [1].",
     "A 4-3 win [1].",
     "It is 5 km long, 3 m² wide and 4 °C warm [1].",
-    "Apollo 8 flew on March 4 [1].",
+    "Apollo 8 flew on March 4 at 9 a.m. [1].",
     "Chapter 3 cost $5 million [1].",
     "They had 308 points [1][2].",  # citations are no numbers of the answer
 ])
