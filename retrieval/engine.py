@@ -271,7 +271,8 @@ class Engine:
                 return None
             if found:  # the file was moved: its article now lives at the new path, cited from there
                 replaces = found[0]
-        reuse = self.store.embeddings_by_text(coll, replaces or article.id) if versions or replaces else {}
+        stored = article.id if versions else replaces  # whose vectors the unchanged chunks can reuse
+        reuse = self.store.embeddings_by_text(coll, stored) if stored else {}
         vectors: list[list[float]] = [reuse.get(c.text, []) for c in chunks]
         return _Plan(chunks, vectors, [i for i, c in enumerate(chunks) if c.text not in reuse], replaces)
 

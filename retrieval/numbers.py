@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from retrieval.dates import MONTHS
 from retrieval.keyword import fold
 
 # Two to ten in the languages answers are written in: the word an article used is the word its answer
@@ -103,9 +104,8 @@ _SMALL_DIGIT = re.compile(r"(?<![\w.,:/\-$€£¥#\[])(10|[2-9])(?![\w%\]]|[.,:/
 _UNITS_AFTER = {"km", "m", "cm", "mm", "kg", "g", "mg", "t", "lb", "lbs", "oz", "mi", "ft", "yd", "l", "ml", "h",
                 "hr", "hrs", "min", "s", "sec", "ms", "mph", "kph", "kw", "mw", "gw", "kwh", "hz", "khz", "mhz",
                 "ghz", "kb", "mb", "gb", "tb", "ha", "bn", "am", "pm", "a.m", "p.m", "sq", "m²", "km²", "mi²"}
-_MONTHS = {"january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-           "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
-           "dec"}
+_MONTHS = {m.lower() for m in MONTHS["en"]} | {"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+                                               "nov", "dec"}
 
 
 # Capitalised only because they open a sentence: "In 4 years" is prose, "Apollo 8" a name.
@@ -113,6 +113,11 @@ _OPENERS = {"in", "after", "for", "about", "only", "over", "nearly", "almost", "
             "at", "within", "around", "roughly", "just", "its", "their", "his", "her", "these", "those", "from",
             "between", "every", "each", "another", "there", "they", "he", "she", "it", "we", "en", "les", "los",
             "las", "die", "der", "das", "con", "avec", "mit", "unos", "unas", "environ"}
+
+
+def _opens_sentence(before: str) -> bool:
+    """Whether what follows ``before`` (the text up to it) is the first word of a sentence."""
+    return not before.strip() or bool(re.search(r"[.!?]\s*$", before))
 
 
 def _a_figure(text: str, match: re.Match[str]) -> bool:
@@ -126,7 +131,7 @@ def _a_figure(text: str, match: re.Match[str]) -> bool:
     if not previous:
         return False
     word = previous.group(1)
-    opens_sentence = not before[:previous.start()].strip() or re.search(r"[.!?]\s*$", before[:previous.start()])
+    opens_sentence = _opens_sentence(before[:previous.start()])
     return word.lower() in _MONTHS or (word[0].isupper() and not (opens_sentence and word.lower() in _OPENERS))
 
 
@@ -148,7 +153,6 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
         if _a_figure(text, match) or ((lang != "en" or n == 10) and (n in digits or n not in spelled)):
             return match.group(0)
         word = words[n - 2]
-        starts_sentence = not text[: match.start()].strip() or re.search(r"[.!?]\s*$", text[: match.start()])
-        return word.capitalize() if starts_sentence else word
+        return word.capitalize() if _opens_sentence(text[: match.start()]) else word
 
     return _SMALL_DIGIT.sub(word_for, text)
