@@ -18,7 +18,7 @@ REQUIRED = {
     "answer": {"context", "question"},
     "condense": {"history", "question"},
     "judge": {"passage", "question"},
-    "verify": {"passage", "question", "answer"},
+    "verify": {"passage", "answer"},  # the question is optional: the shipped check reads the answer alone
     "translate": {"question", "language"},
     "polish": {"answer", "language", "source_language"},
 }

@@ -89,7 +89,7 @@ def test_fake_llm_invented_number_is_caught_by_the_grounding_check(engine_with) 
 
 def test_fake_llm_answer_the_verifier_rejects_is_withdrawn(engine_with) -> None:  # type: ignore[no-untyped-def]
     def verdict(prompt: str) -> str:
-        return "No" if "Proposed answer" in prompt else "Yes"
+        return "No" if "Statement:" in prompt else "Yes"
 
     answer = engine_with(reply="Lima [1]", verdict=verdict).ask("who leads the unity government?")
     assert answer.abstained and "grounding" in answer.reason

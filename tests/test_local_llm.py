@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 
-from retrieval.llm.backends import invoke_text
+from retrieval.llm.backends import invoke_text, yes_probability
 from retrieval.llm.llamacpp import LlamaCppChatModel
 from retrieval.prompt_templates import PromptLibrary
 from retrieval.query_enhancement import LLMTranslator
+from retrieval.settings import Settings
 
 
 @pytest.mark.slow
@@ -23,3 +24,34 @@ def test_the_local_llm_stops_at_a_stop_string_and_the_translator_gets_one_line(g
 
     translation = LLMTranslator(llm, PromptLibrary())("Who leads the unity government?", "fr")
     assert "gouvernement" in translation.lower() and "\n" not in translation
+
+
+# Two sentences of an xquad paragraph (CC BY-SA 4.0) under its article's title, as a cited chunk is
+# shown, and the sample article: passages in another language than the statement, the everyday case.
+_CANARIES_ES = ("Normans\n"
+                "Entre 1402 y 1405, el noble normando Jean de Bethencourt y el francés Gadifer de la Salle "
+                "lideraron la expedición que conquistó las islas canarias de Lanzarote, Fuerteventura y El Hierro "
+                "en la costa atlántica de África. Sus tropas se agruparon en Normandía, Gascuña y más tarde se "
+                "vieron reforzadas por los colonos castellanos.")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("passage", "question", "right", "wrong"), [
+    (_CANARIES_ES, "What continent are the Canarian Islands off the coast of?",
+     "The Canarian Islands are off the coast of Africa.", "The Canarian Islands are off the coast of South America."),
+    (None, "Who leads the unity government?",
+     "The unity government is led by Fayez al-Serraj.", "The unity government is led by Martin Kobler."),
+], ids=["xquad-es", "sample-fr"])
+def test_the_shipped_support_check_passes_a_stated_answer_across_languages_and_refuses_a_misread_one(
+        gguf: Path, passage: str | None, question: str, right: str, wrong: str) -> None:
+    """Kobler is in the article too (the UN envoy): the check must read who does what, not spot names."""
+    llm = LlamaCppChatModel(model_path=gguf, n_threads=2, n_ctx=2048, max_tokens=8)
+    passage = passage or (Path(__file__).parent.parent / "samples" / "libye-2016.txt").read_text(encoding="utf-8")
+    template = PromptLibrary().get("verify", kind="verify")
+    threshold = Settings().support_threshold
+
+    def p_yes(answer: str) -> float:
+        (_, system), (_, user) = template.render(passage=passage, question=question, answer=answer)
+        return yes_probability(llm, [SystemMessage(content=system), HumanMessage(content=user)])
+
+    assert p_yes(right) >= threshold > p_yes(wrong)

@@ -29,3 +29,15 @@ def test_user_template_overrides_and_is_used(tmp_path: Path) -> None:
         'name = "mine"\ndescription = "d"\ntemplate = "C: {context}\\nQ: {question}"\n')
     library = PromptLibrary(tmp_path)
     assert library.get("mine").render(context="ctx", question="q")[1] == ("human", "C: ctx\nQ: q")
+
+
+def test_a_support_check_needs_the_answer_and_may_leave_out_the_question(tmp_path: Path) -> None:
+    (tmp_path / "verify.toml").write_text(
+        'name = "verify"\nkind = "verify"\ntemplate = "P: {passage}\\nStatement: {answer}"\n')
+    rendered = PromptLibrary(tmp_path).get("verify", kind="verify").render(passage="p", question="q", answer="a")
+    assert rendered[1] == ("human", "P: p\nStatement: a")
+
+    (tmp_path / "verify.toml").write_text(
+        'name = "verify"\nkind = "verify"\ntemplate = "P: {passage}\\nQ: {question}"\n')
+    with pytest.raises(BadInputError, match=r"\{answer\}"):
+        PromptLibrary(tmp_path)
