@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.dates import according_to, earlier_account
@@ -177,11 +176,6 @@ def newest_first(hits: list[Hit]) -> list[Hit]:
     return ordered
 
 
-def _messages(pairs: list[tuple[str, str]]) -> list[BaseMessage]:
-    kinds = {"system": SystemMessage, "human": HumanMessage, "ai": AIMessage}
-    return [kinds[role](content=text) for role, text in pairs if text.strip() or role != "system"]
-
-
 class AnswerPipeline:
     """Builds and runs the chain for one question; shared by the CLI, the REPL and the bot."""
 
@@ -204,8 +198,8 @@ class AnswerPipeline:
         template = self.prompts.get("condense", kind="condense")
         lines = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-4:])
         started = time.perf_counter()
-        rewritten = invoke_text(self.llm, _messages(template.render(history=lines, question=question,
-                                                                     language=language_name(state["lang"]))))
+        rewritten = invoke_text(self.llm, template.messages(history=lines, question=question,
+                                                             language=language_name(state["lang"])))
         state["timings"]["condense"] = (time.perf_counter() - started) * 1000
         rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
         state["standalone"] = rewritten if 3 <= len(rewritten) <= 4 * len(question) + 200 else question
@@ -316,13 +310,13 @@ class AnswerPipeline:
     def _answers(self, state: dict[str, Any], hit: Hit) -> float:
         """The judge's P("Yes") that ``hit`` answers the question."""
         template = self.prompts.get("judge", kind="judge")
-        return yes_probability(self.llm, _messages(template.render(passage=hit.text, question=state["standalone"])))
+        return yes_probability(self.llm, template.messages(passage=hit.text, question=state["standalone"]))
 
     def _write(self, state: dict[str, Any], passages: list[Hit]) -> str:
         template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")
-        pairs = template.render(context=format_context(passages), question=state["standalone"],
-                                language=language_name(state["lang"]), today=dt.date.today().isoformat())
-        return invoke_text(self.llm, _messages(pairs)).strip()
+        messages = template.messages(context=format_context(passages), question=state["standalone"],
+                                     language=language_name(state["lang"]), today=dt.date.today().isoformat())
+        return invoke_text(self.llm, messages).strip()
 
     def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
         """The number of an uncited passage from an older article that also answers the question
@@ -350,9 +344,9 @@ class AnswerPipeline:
             return text
         template = self.prompts.get("polish", kind="polish")
         started = time.perf_counter()
-        pairs = template.render(answer=text, language=language_name(state["lang"]),
-                                source_language=language_name(foreign[0].metadata["lang"]))
-        rewritten = invoke_text(self.llm, _messages(pairs)).strip()
+        messages = template.messages(answer=text, language=language_name(state["lang"]),
+                                     source_language=language_name(foreign[0].metadata["lang"]))
+        rewritten = invoke_text(self.llm, messages).strip()
         state["timings"]["polish"] = (time.perf_counter() - started) * 1000
         state["checks"]["polished"] = True
         citations = set(re.findall(r"\[\d+\]", text))
@@ -400,8 +394,8 @@ class AnswerPipeline:
         if self.llm is not None:
             template = self.prompts.get("verify", kind="verify")
             started = time.perf_counter()
-            p = yes_probability(self.llm, _messages(template.render(
-                passage=passages, question=state["standalone"], answer=re.sub(r"\s*\[\d+\]", "", text))))
+            p = yes_probability(self.llm, template.messages(
+                passage=passages, question=state["standalone"], answer=re.sub(r"\s*\[\d+\]", "", text)))
             state["timings"]["verify"] = (time.perf_counter() - started) * 1000
             state["checks"]["verify"] = round(p, 3)
             if p < self.settings.support_threshold:

@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
 from retrieval.errors import BadInputError
 
 REQUIRED = {
@@ -46,6 +48,12 @@ class PromptTemplate:
         wanted = _variables(self.system) | _variables(self.template)
         fill = {k: v for k, v in values.items() if k in wanted}
         return [("system", self.system.format(**fill)), ("human", self.template.format(**fill))]
+
+    def messages(self, **values: str) -> list[BaseMessage]:
+        """The rendered template as chat messages for the model; an empty system prompt is left out, so
+        the model's own default applies rather than an empty one."""
+        (_, system), (_, user) = self.render(**values)
+        return ([SystemMessage(content=system)] if system.strip() else []) + [HumanMessage(content=user)]
 
 
 def _variables(text: str) -> set[str]:

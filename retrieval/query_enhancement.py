@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import HumanMessage, SystemMessage
 
 from retrieval.language import LANGUAGE_NAMES, language_name
 from retrieval.llm.backends import invoke_text
@@ -46,10 +45,9 @@ class LLMTranslator:
             if key in self._cache:
                 return self._cache[key]
         template = self.prompts.get("translate", kind="translate")
-        pairs = template.render(question=question, language=language_name(lang))
+        messages = template.messages(question=question, language=language_name(lang))
         # Only the first line is read; stopping there spares the notes a small model adds after it.
-        text = invoke_text(self.llm, [SystemMessage(content=pairs[0][1]), HumanMessage(content=pairs[1][1])],
-                           stop=["\n"])
+        text = invoke_text(self.llm, messages, stop=["\n"])
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         translation = lines[0].strip('"«» ') if lines else ""
         if len(translation) > 4 * len(question) + 100:  # a model that rambles is ignored

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage
 
 from retrieval.llm.backends import invoke_text, yes_probability
 from retrieval.llm.llamacpp import LlamaCppChatModel
@@ -14,9 +14,14 @@ from retrieval.query_enhancement import LLMTranslator
 from retrieval.settings import Settings
 
 
+@pytest.fixture(scope="module")
+def llm(gguf: Path) -> LlamaCppChatModel:
+    """One loaded model for the module's tests: loading the 1.1 GB file is the slow part."""
+    return LlamaCppChatModel(model_path=gguf, n_threads=2, n_ctx=2048, max_tokens=64)
+
+
 @pytest.mark.slow
-def test_the_local_llm_stops_at_a_stop_string_and_the_translator_gets_one_line(gguf: Path) -> None:
-    llm = LlamaCppChatModel(model_path=gguf, n_threads=2, n_ctx=2048, max_tokens=64)
+def test_the_local_llm_stops_at_a_stop_string_and_the_translator_gets_one_line(llm: LlamaCppChatModel) -> None:
     ask = [HumanMessage(content="Write the numbers one to five in English words, one per line, nothing else.")]
     assert "\n" in invoke_text(llm, ask).strip()
     first_line = invoke_text(llm, ask, stop=["\n"]).strip()
@@ -43,15 +48,13 @@ _CANARIES_ES = ("Normans\n"
      "The unity government is led by Fayez al-Serraj.", "The unity government is led by Martin Kobler."),
 ], ids=["xquad-es", "sample-fr"])
 def test_the_shipped_support_check_passes_a_stated_answer_across_languages_and_refuses_a_misread_one(
-        gguf: Path, passage: str | None, question: str, right: str, wrong: str) -> None:
+        llm: LlamaCppChatModel, passage: str | None, question: str, right: str, wrong: str) -> None:
     """Kobler is in the article too (the UN envoy): the check must read who does what, not spot names."""
-    llm = LlamaCppChatModel(model_path=gguf, n_threads=2, n_ctx=2048, max_tokens=8)
     passage = passage or (Path(__file__).parent.parent / "samples" / "libye-2016.txt").read_text(encoding="utf-8")
     template = PromptLibrary().get("verify", kind="verify")
     threshold = Settings().support_threshold
 
     def p_yes(answer: str) -> float:
-        (_, system), (_, user) = template.render(passage=passage, question=question, answer=answer)
-        return yes_probability(llm, [SystemMessage(content=system), HumanMessage(content=user)])
+        return yes_probability(llm, template.messages(passage=passage, question=question, answer=answer))
 
     assert p_yes(right) >= threshold > p_yes(wrong)
