@@ -3,14 +3,23 @@
 Every hop of a redirect is checked: the host must resolve only to public addresses (unless
 ``ARTICLEBOT_ALLOW_PRIVATE_URLS``), the body is capped *after* decompression, the content type
 must be one articlebot reads, and every failure is a one-line :class:`BadInputError`.
+
+The address check and the connection use one and the same lookup: the connection goes to the
+address that was checked. Resolving twice (check, then let the HTTP client resolve again) would let
+a DNS server answer a public address to the check and a loopback one a moment later (DNS rebinding).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlparse
+
+import httpcore
+import httpx
 
 from retrieval.errors import BadInputError
 
@@ -31,33 +40,68 @@ class Fetched:
     data: bytes
 
 
-def _check_host(url: str, allow_private: bool) -> None:
+def _check_scheme(url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise BadInputError(f"{url}: only http(s) URLs can be ingested")
+
+
+class _Refused(Exception):
+    """Raised by the address check, which knows the host but not the URL; :func:`fetch` names the URL."""
+
+
+def _resolve(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses ``host`` resolves to, all of them public unless ``allow_private``."""
     try:
-        infos = socket.getaddrinfo(parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise BadInputError(f"{url}: the host cannot be resolved") from exc
-    if allow_private:
-        return
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
-            raise BadInputError(
-                f"{url}: refused, it points to a private or local address ({address}); "
-                "set ARTICLEBOT_ALLOW_PRIVATE_URLS=true to allow it")
+        raise _Refused("the host cannot be resolved") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not allow_private:
+        for text in addresses:
+            address = ipaddress.ip_address(text)
+            if not address.is_global or address.is_multicast:
+                raise _Refused(
+                    f"refused, it points to a private or local address ({address}); "
+                    "set ARTICLEBOT_ALLOW_PRIVATE_URLS=true to allow it")
+    return addresses
+
+
+class _CheckedBackend(httpcore.SyncBackend):
+    """Connects only to addresses :func:`_resolve` checked, in the same lookup (see the module's doc).
+    TLS still names the host (httpcore passes the origin's name for SNI and certificate checks)."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        *others, last = _resolve(host, port, self.allow_private)  # getaddrinfo answers one or raises
+        for address in others:
+            try:
+                return super().connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout):
+                continue  # the next address, as a browser would
+        return super().connect_tcp(last, port, timeout, local_address, socket_options)
+
+
+class _CheckedTransport(httpx.HTTPTransport):
+    def __init__(self, allow_private: bool) -> None:
+        super().__init__()
+        # httpx takes no network backend of its own: its connection pool is rebuilt with one. (A client
+        # given its own transport also ignores HTTP(S)_PROXY, which would resolve names unchecked.)
+        # tests/test_web.py's DNS-rebinding test fails if this stops taking effect.
+        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
+                                             network_backend=_CheckedBackend(allow_private))
 
 
 def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int) -> Fetched:
-    import httpx
-
     current = url
-    with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout_s),
+    with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout_s), trust_env=False,
+                      transport=_CheckedTransport(allow_private),
                       headers={"User-Agent": "articlebot/0.1 (+news question answering)"}) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            _check_host(current, allow_private)
+            _check_scheme(current)
             try:
                 with client.stream("GET", current) as response:
                     if response.is_redirect:
@@ -81,6 +125,8 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int) ->
                         if len(body) > max_bytes:
                             raise BadInputError(f"{current}: too large (over {max_bytes} bytes)")
                     return Fetched(str(response.url), content_type, suffix, bytes(body))
+            except _Refused as exc:
+                raise BadInputError(f"{current}: {exc}") from exc
             except httpx.TimeoutException as exc:
                 raise BadInputError(f"{current}: no answer within {timeout_s:.0f} s") from exc
             except httpx.HTTPError as exc:

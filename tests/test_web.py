@@ -6,6 +6,7 @@ is what is tested.
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -135,25 +136,52 @@ def test_private_addresses_are_refused_unless_allowed(site: NewsSite, make_engin
         strict.ingest_urls([site.url("/p")])
     with pytest.raises(BadInputError, match="private or local address"):
         strict.ingest_urls(["http://localhost:9/"])
+    assert site.hits == {}
+
+
+def _resolver(answers: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+    """A stand-in for DNS: each lookup of a named host takes the next of its answers (the last one
+    repeats); addresses and other hosts resolve as usual."""
+    real = socket.getaddrinfo
+    asked: dict[str, int] = {}
+
+    def getaddrinfo(host, port, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        n = asked[host] = asked.get(host, 0) + 1
+        address = answers[host][min(n, len(answers[host])) - 1]
+        return real(address, port, *args, **kwargs)
+
+    return getaddrinfo
 
 
 def test_a_redirect_to_a_private_address_is_refused(site: NewsSite, make_engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The first hop stands for a public site (the test can only serve on loopback); the real check
     then refuses the redirect's target."""
-    real_check = fetching._check_host
-    public = site.url("/start")
+    real_resolve = fetching._resolve
 
-    def check(url: str, allow_private: bool) -> None:
-        if url == public:
-            return
-        real_check(url, allow_private)
+    def resolve(host: str, port: int, allow_private: bool) -> list[str]:
+        return ["127.0.0.1"] if host == "news.example" else real_resolve(host, port, allow_private)
 
-    monkeypatch.setattr(fetching, "_check_host", check)
+    monkeypatch.setattr(fetching, "_resolve", resolve)
+    public = f"http://news.example:{site.port}/start"
     site.routes["/start"] = (302, {"Location": site.url("/internal-admin")}, b"")
     site.html("/internal-admin", article_page("Secret", [SERRAJ]))
     with pytest.raises(BadInputError, match="private or local address"):
         make_engine(llm=None).ingest_urls([public])
-    assert "/internal-admin" not in site.hits
+    assert site.hits.get("/start") == 1 and "/internal-admin" not in site.hits
+
+
+def test_a_host_that_turns_private_after_the_check_is_never_reached(site: NewsSite, make_engine,  # type: ignore[no-untyped-def]
+                                                                     monkeypatch) -> None:
+    """DNS rebinding: the name answers a public address first and loopback on every later lookup.
+    The connection goes to the address that was checked, so the local site is never asked."""
+    site.html("/internal-admin", article_page("Secret", [SERRAJ]))
+    monkeypatch.setattr(socket, "getaddrinfo", _resolver({"rebind.example": ["8.8.8.8", "127.0.0.1"]}))
+    engine = make_engine(llm=None, fetch_timeout_s=1.0)
+    with pytest.raises(BadInputError):
+        engine.ingest_urls([f"http://rebind.example:{site.port}/internal-admin"])
+    assert site.hits == {} and engine.store.collection_names() == []
 
 
 def test_cli_refuses_binary_content_with_exit_2(site: NewsSite, cli_env: dict[str, str]) -> None:
