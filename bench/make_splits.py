@@ -2,7 +2,8 @@
 
 - xquad: every other paragraph (by doc_id) of docs.es ingested; every 8th English question asked,
   so that about half the questions have their paragraph absent (abstention is measured on those).
-  A second sample (every 8th from the 5th on) checks what was calibrated on the first.
+  A second sample (every 8th from the 5th on) checks what was calibrated on the first; a third
+  (every 8th from the 3rd on), first run on 2026-12-03, had never been looked at before then.
 - piaf-fr: every 22nd answerable question and every 5th unanswerable one.
 
 Usage: python bench/make_splits.py OUT_DIR [EVAL_DIR]
@@ -33,6 +34,7 @@ def main() -> int:
     questions = read(evals / "xquad" / "questions.en.jsonl")
     write(out / "questions.en.sample.jsonl", questions[::8])
     write(out / "questions.en.heldout.jsonl", questions[4::8])
+    write(out / "questions.en.heldout2.jsonl", questions[2::8])
     piaf = read(evals / "piaf-fr" / "questions.fr.jsonl")
     answerable = [q for q in piaf if q["answerable"]][::22]
     write(out / "piaf.small.jsonl", answerable + [q for q in piaf if not q["answerable"]][::5])

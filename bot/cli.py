@@ -211,16 +211,10 @@ def _evaluate_with_details(evaluate: Any, engine: Any, args: argparse.Namespace)
 def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
-    from retrieval.evaluation import evaluate
+    from retrieval.evaluation import evaluate, scratch_settings
 
-    settings = _settings()
     with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:
-        if not settings.chroma_url:
-            settings = settings.model_copy(update={"home": Path(tmp)})
-            models = _settings().models_dir
-            if models.exists():  # reuse the joined GGUF instead of joining it again
-                (Path(tmp) / "models").symlink_to(models)
-        figures = _evaluate_with_details(evaluate, _engine(settings), args)
+        figures = _evaluate_with_details(evaluate, _engine(scratch_settings(_settings(), Path(tmp))), args)
     if args.json:
         print(json.dumps(figures))
     else:

@@ -228,7 +228,7 @@ class AnswerPipeline:
         else:
             chosen: Hit | None = None
             for hit in above[: self.settings.judge_passages]:
-                p = self._answers(state, hit)
+                p = self.relevance(state["standalone"], hit)
                 state["checks"].setdefault("judge", []).append(round(p, 3))
                 if p >= self.settings.relevance_threshold:
                     chosen = hit
@@ -307,10 +307,10 @@ class AnswerPipeline:
         )
 
     # -- helpers -----------------------------------------------------------------------------
-    def _answers(self, state: dict[str, Any], hit: Hit) -> float:
-        """The judge's P("Yes") that ``hit`` answers the question."""
+    def relevance(self, question: str, hit: Hit) -> float:
+        """The judge's P("Yes") that ``hit`` answers the question (``bench/judge_sweep.py`` reads it too)."""
         template = self.prompts.get("judge", kind="judge")
-        return yes_probability(self.llm, template.messages(passage=hit.text, question=state["standalone"]))
+        return yes_probability(self.llm, template.messages(passage=hit.text, question=question))
 
     def _write(self, state: dict[str, Any], passages: list[Hit]) -> str:
         template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")
@@ -329,7 +329,7 @@ class AnswerPipeline:
             date = hit.metadata.get("date")
             if n in cited or not date or date >= newest or hit.metadata.get("article_id") in cited_articles:
                 continue
-            return n if self._answers(state, hit) >= self.settings.relevance_threshold else 0
+            return n if self.relevance(state["standalone"], hit) >= self.settings.relevance_threshold else 0
         return 0
 
     def _polish(self, state: dict[str, Any], text: str, passages: list[Hit]) -> str:

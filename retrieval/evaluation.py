@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from retrieval.documents import Article
 from retrieval.errors import BadInputError
 from retrieval.keyword import fold
 from retrieval.loading import article_from_record
+from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,32 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def scratch_settings(settings: Settings, tmp: Path) -> Settings:
+    """Settings whose store lives in ``tmp`` (an evaluation leaves the user's store as it was), the
+    joined GGUF reused instead of joined again. A Chroma server keeps its URL: there, the evaluation
+    drops its temporary collection afterwards."""
+    if settings.chroma_url:
+        return settings
+    if settings.models_dir.exists():
+        (tmp / "models").symlink_to(settings.models_dir)
+    return settings.model_copy(update={"home": tmp})
+
+
+def read_eval_set(docs: Path, questions: Path) -> tuple[list[Article], list[EvalQuestion]]:
+    """The articles of DOCS and the questions, those whose article is not among DOCS marked
+    unanswerable: they cannot be answered from them (the half-split runs measure abstention so)."""
+    articles = []
+    for i, record in enumerate(read_jsonl(docs)):
+        try:
+            articles.append(article_from_record(record, f"{docs.name}:{i + 1}"))
+        except BadInputError as exc:  # a junk record in a real set: skip it, say so, measure the rest
+            log.warning("skipped: %s", exc)
+    present = {a.id for a in articles}
+    qs = [q if (q.doc_id is None or q.doc_id in present) else
+          EvalQuestion(q.id, None, q.question, q.answers, False) for q in read_questions(questions)]
+    return articles, qs
+
+
 def evaluate(engine: Any, docs: Path, questions: Path, k: int | None, retrieval_only: bool,
              limit: int | None = None, progress: Callable[[int, int], None] | None = None,
              details: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
@@ -80,16 +108,7 @@ def evaluate(engine: Any, docs: Path, questions: Path, k: int | None, retrieval_
     ``details`` receives one record per question: the figures say how often, the records say which
     questions failed and why, which is what one needs to improve them.
     """
-    articles = []
-    for i, record in enumerate(read_jsonl(docs)):
-        try:
-            articles.append(article_from_record(record, f"{docs.name}:{i + 1}"))
-        except BadInputError as exc:  # a junk record in a real set: skip it, say so, measure the rest
-            log.warning("skipped: %s", exc)
-    present = {a.id for a in articles}
-    # A question whose article is not among DOCS cannot be answered from them (the half-split runs).
-    qs = [q if (q.doc_id is None or q.doc_id in present) else
-          EvalQuestion(q.id, None, q.question, q.answers, False) for q in read_questions(questions)]
+    articles, qs = read_eval_set(docs, questions)
     if limit:
         qs = qs[:limit]
     collection = "eval-" + uuid.uuid4().hex[:12]
