@@ -87,12 +87,12 @@ class _CheckedBackend(httpcore.SyncBackend):
 
 class _CheckedTransport(httpx.HTTPTransport):
     def __init__(self, allow_private: bool) -> None:
-        super().__init__()
+        ssl_context = httpx.create_ssl_context()  # loading the CA bundle costs ~40 ms: once, for both pools
+        super().__init__(verify=ssl_context)
         # httpx takes no network backend of its own: its connection pool is rebuilt with one. (A client
         # given its own transport also ignores HTTP(S)_PROXY, which would resolve names unchecked.)
         # tests/test_web.py's DNS-rebinding test fails if this stops taking effect.
-        self._pool = httpcore.ConnectionPool(ssl_context=httpx.create_ssl_context(),
-                                             network_backend=_CheckedBackend(allow_private))
+        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_CheckedBackend(allow_private))
 
 
 def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int) -> Fetched:
