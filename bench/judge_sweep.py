@@ -1,11 +1,11 @@
 """How the relevance judge's threshold splits present from absent questions, on any eval split.
 
-For each question, the passages the pipeline would judge (above the similarity floor, the first
-``ARTICLEBOT_JUDGE_PASSAGES``) are scored once by the judge; a threshold lets a question through when
-any of them reaches it. Prints, per threshold, how many questions whose article is present get
-through and how many whose article is absent are stopped: what the judge alone does, before the
-answer and its checks. Used to check ``relevance_threshold`` on samples it was not chosen on
-(README, Quality). Needs the default local LLM (about 1 s a judged passage on 2 cores).
+For each question, the passages the pipeline would judge (``AnswerPipeline.judged``) are scored
+once by the judge; a threshold lets a question through when any of them reaches it. Prints, per
+threshold, how many questions whose article is present get through and how many whose article is
+absent are stopped: what the judge alone does, before the answer and its checks. Used to check
+``relevance_threshold`` on samples it was not chosen on (README, Quality). Needs the default local
+LLM (about 1 s a judged passage on 2 cores).
 
 Usage: python bench/judge_sweep.py DOCS.jsonl QUESTIONS.jsonl [THRESHOLD ...]
 """
@@ -26,11 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def _best_relevance(engine: Any, collection: str, qs: list[Any]) -> list[tuple[bool, float]]:
     """(present, the highest P("Yes") among the passages the pipeline would judge) per question."""
-    pipeline, s = engine.pipeline(), engine.settings
+    pipeline = engine.pipeline()
     best = []
     for n, q in enumerate(qs, 1):
-        hits = pipeline.search.search(q.question, [collection], s.k)
-        judged = [h for h in hits if h.score >= s.min_similarity][: s.judge_passages]
+        judged = pipeline.judged(pipeline.search.search(q.question, [collection], engine.settings.k))
         best.append((q.answerable, max((pipeline.relevance(q.question, h) for h in judged), default=0.0)))
         print(f"\r{n}/{len(qs)}", end="", file=sys.stderr, flush=True)
     return best

@@ -208,7 +208,7 @@ class AnswerPipeline:
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         hits = self.search.search(state["standalone"], state["collections"], state["k"], where=state.get("where"))
-        if state.get("where_is_a_hint") and not any(h.score >= self.settings.min_similarity for h in hits):
+        if state.get("where_is_a_hint") and not self.above_floor(hits):
             # "in 2016" read as a publication period found nothing dated then: search everything
             hits = self.search.search(state["standalone"], state["collections"], state["k"])
         state["hits"] = hits
@@ -218,7 +218,7 @@ class AnswerPipeline:
     def judge(self, state: dict[str, Any]) -> dict[str, Any]:
         """Keep the chunks that pass the similarity floor; with an LLM, require one judged relevant."""
         started = time.perf_counter()
-        above = [h for h in state["hits"] if h.score >= self.settings.min_similarity]
+        above = self.above_floor(state["hits"])
         state["checks"]["similarity"] = [round(h.score, 3) for h in state["hits"]]
         state["relevant"] = []
         if not above:
@@ -227,7 +227,7 @@ class AnswerPipeline:
             state["relevant"] = newest_first(above)
         else:
             chosen: Hit | None = None
-            for hit in above[: self.settings.judge_passages]:
+            for hit in self.judged(state["hits"]):
                 p = self.relevance(state["standalone"], hit)
                 state["checks"].setdefault("judge", []).append(round(p, 3))
                 if p >= self.settings.relevance_threshold:
@@ -307,6 +307,13 @@ class AnswerPipeline:
         )
 
     # -- helpers -----------------------------------------------------------------------------
+    def above_floor(self, hits: list[Hit]) -> list[Hit]:
+        return [h for h in hits if h.score >= self.settings.min_similarity]
+
+    def judged(self, hits: list[Hit]) -> list[Hit]:
+        """The passages the judge reads, in turn, until one passes (``bench/judge_sweep.py`` reads all)."""
+        return self.above_floor(hits)[: self.settings.judge_passages]
+
     def relevance(self, question: str, hit: Hit) -> float:
         """The judge's P("Yes") that ``hit`` answers the question (``bench/judge_sweep.py`` reads it too)."""
         template = self.prompts.get("judge", kind="judge")
