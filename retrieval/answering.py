@@ -346,8 +346,11 @@ class AnswerPipeline:
         foreign = [h for h in passages if h.metadata.get("lang") not in ("", state["lang"])]
         if not foreign or REFUSAL_MARKER in text or self.llm is None:
             return text
-        context = "\n".join(h.text for h in foreign)
-        if not untranslated_words(text, context, state["standalone"]):
+        by_language: dict[str, list[str]] = {}
+        for hit in foreign:
+            by_language.setdefault(hit.metadata["lang"], []).append(hit.text)
+        if not any(untranslated_words(text, "\n".join(texts), state["standalone"], state["lang"], lang)
+                   for lang, texts in by_language.items()):
             return text
         template = self.prompts.get("polish", kind="polish")
         started = time.perf_counter()

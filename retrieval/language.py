@@ -40,20 +40,53 @@ def language_name(code: str) -> str:
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
-def untranslated_words(answer: str, passages: str, question: str) -> list[str]:
+# A word is "rare" in a language below 3 on the Zipf scale (once in a million words), and "much
+# more at home" in another 1.5 points (about 30 times) above that.
+_RARE_ZIPF = 3.0
+_ZIPF_MARGIN = 1.5
+
+
+@lru_cache(maxsize=1)
+def _wordlist_languages() -> frozenset[str]:
+    from wordfreq import available_languages
+
+    return frozenset(available_languages("small"))
+
+
+def untranslated_words(answer: str, passages: str, question: str, answer_lang: str = "",
+                       passage_lang: str = "") -> list[str]:
     """Words an answer copied from passages in another language instead of translating them.
 
-    A lower-case word of the passages that the question does not use is suspect; it counts when
-    it carries an accent ("montañosas") or stands in a run of two or more ("zonas montañosas"),
-    so that cognates the languages share ("region", "total") do not.
+    Only a word of the passages that the question does not use is suspect. With word frequencies
+    for both languages (wordfreq, offline), it counts when it is rare in the answer's language and
+    far more common in the passage's: "distrito", "Londres", "pandemias" in an English answer over
+    Spanish, but not "region", "total" or "radio", which English uses as much, nor a name such as
+    "Kuechly" that neither language knows; a lower-case word with an accent counts when it is rare in
+    the answer's language and no commoner there ("ctenóforos", too rare for either list). Without
+    word frequencies it counts when it is lower-case and carries an accent ("montañosas") or stands
+    in a run of two or more ("zonas montañosas").
     """
     passage_words = {fold(w) for w in _WORD.findall(passages)}
     question_words = {fold(w) for w in _WORD.findall(question)}
+    words = _WORD.findall(re.sub(r"\[\d+\]", " ", answer))
+
+    def copied(word: str) -> bool:
+        folded = fold(word)
+        return len(folded) >= 2 and folded in passage_words and folded not in question_words
+
+    if {answer_lang, passage_lang} <= _wordlist_languages():
+        from wordfreq import zipf_frequency
+
+        def foreign(word: str) -> bool:
+            here, there = zipf_frequency(word.lower(), answer_lang), zipf_frequency(word.lower(), passage_lang)
+            accented = word[:1].islower() and not word.isascii() and there >= here  # too rare for both lists
+            return here < _RARE_ZIPF and (there - here >= _ZIPF_MARGIN or accented)
+
+        return [w for w in words if len(w) >= 3 and copied(w) and foreign(w)]
     found: list[str] = []
     run: list[str] = []
-    for word in [*_WORD.findall(re.sub(r"\[\d+\]", " ", answer)), ""]:
-        folded = fold(word)
-        if word[:1].islower() and len(folded) >= 2 and folded in passage_words and folded not in question_words:
+    for word in [*words, ""]:
+        if word[:1].islower() and copied(word):
             run.append(word)
             continue
         if len(run) >= 2 or any(not w.isascii() for w in run):

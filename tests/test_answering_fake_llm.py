@@ -194,19 +194,37 @@ RAILWAYS = {"doc_id": "vias", "title": "Ferrocarriles de Victoria", "lang": "es"
                     "donde el terreno hacía demasiado caras las líneas de vía ancha."}
 
 
-def test_fake_llm_answer_that_kept_spanish_words_is_rewritten_in_english(make_engine) -> None:  # type: ignore[no-untyped-def]
-    engine = engine_over(make_engine, RAILWAYS, "They were built in zonas montañosas [1].",
-                         rewrite="They were built in mountainous areas [1].")
-    answer = engine.ask("Where were the narrow gauge lines built in Victoria?")
+INDICADOR = {"doc_id": "indicador", "title": "Máquina de vapor", "lang": "es",
+             "text": "El indicador de la máquina de vapor de Charles Porter se mostró en la Exposición de "
+                     "Londres de 1862, donde fue premiado."}
+REGION = {"doc_id": "region", "title": "La región", "lang": "es",
+          "text": "La capital de la región es un puerto importante, aunque el área total de la región es "
+                  "pequeña comparada con la de sus vecinas."}
+RAILWAYS_Q = "Where were the narrow gauge lines built in Victoria?"
+
+
+@pytest.mark.parametrize(("record", "question", "draft", "rewrite", "final"), [
+    pytest.param(RAILWAYS, RAILWAYS_Q, "They were built in zonas montañosas [1].",
+                 "They were built in mountainous areas [1].", "They were built in mountainous areas [1].",
+                 id="spanish-words-rewritten"),
+    # "Londres" is a name and has no accent: only its frequency in English and Spanish gives it away.
+    pytest.param(INDICADOR, "Where was the Charles Porter steam engine indicator shown?",
+                 "It was shown at the Exposition of Londres in 1862 [1].",
+                 "It was shown at the London Exhibition in 1862 [1].",
+                 "It was shown at the London Exhibition in 1862 [1].", id="one-spanish-name-rewritten"),
+    pytest.param(REGION, "How big is the region?", "The total area of the region is small [1].",
+                 "A rewrite nobody asked for [1].", "The total area of the region is small [1].",
+                 id="words-english-shares-left-alone"),
+    pytest.param(RAILWAYS, RAILWAYS_Q, "They were built in zonas montañosas [1].",
+                 "They were built in mountainous areas.", "They were built in zonas montañosas [1].",
+                 id="rewrite-that-loses-the-citation-unused"),
+])
+def test_fake_llm_answer_that_kept_spanish_words_is_rewritten_in_english(  # type: ignore[no-untyped-def]
+        make_engine, record: dict[str, str], question: str, draft: str, rewrite: str, final: str) -> None:
+    engine = engine_over(make_engine, record, draft, rewrite=rewrite)
+    answer = engine.ask(question)
     assert not answer.abstained, answer.reason
-    assert answer.answer == "They were built in mountainous areas [1]."
-
-
-def test_fake_llm_rewrite_that_loses_the_citation_is_not_used(make_engine) -> None:  # type: ignore[no-untyped-def]
-    engine = engine_over(make_engine, RAILWAYS, "They were built in zonas montañosas [1].",
-                         rewrite="They were built in mountainous areas.")
-    answer = engine.ask("Where were the narrow gauge lines built in Victoria?")
-    assert answer.answer == "They were built in zonas montañosas [1]."
+    assert answer.answer == final
 
 
 def test_fake_llm_lost_among_excerpts_gets_one_look_at_the_judged_passage_alone(engine_with) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,24 @@
+"""Which words of an answer were copied untranslated from an article in another language."""
+
+from __future__ import annotations
+
+from retrieval.language import untranslated_words
+
+CTENOFOROS = ("Los ctenóforos no son monofiléticos según el estudio de Kuechly, y sus parientes más "
+              "cercanos siguen en discusión.")
+
+
+def test_a_rare_accented_word_is_caught_and_a_name_neither_language_knows_is_not() -> None:
+    answer = "Kuechly found that the ctenóforos are not monophyletic [1]."
+    assert untranslated_words(answer, CTENOFOROS, "What did the study find?", "en", "es") == ["ctenóforos"]
+
+
+def test_words_the_question_uses_are_never_counted() -> None:
+    answer = "The ctenóforos are not monophyletic [1]."
+    assert untranslated_words(answer, CTENOFOROS, "Are the ctenóforos monophyletic?", "en", "es") == []
+
+
+def test_without_word_lists_for_the_language_a_run_of_copied_words_still_counts() -> None:
+    basque = "Trenbide estuak eremu menditsuetan eraiki ziren Victorian."
+    answer = "They were built in eremu menditsuetan [1], in Victoria."
+    assert untranslated_words(answer, basque, "Where were the lines built?", "en", "eu") == ["eremu", "menditsuetan"]
