@@ -131,7 +131,27 @@ def echoes_question(answer: str, question: str) -> bool:
             re.search(r"\b(or|ou|o|oder|sau)\b", fold(question)):
         return False
     said = _content_words(answer, _SOURCE_TALK)
-    return bool(said) and not said - _content_words(question)
+    return bool(said) and not said - _content_words(question) - _name_completions(answer, question)
+
+
+_NAME_RUN = re.compile(r"\b[A-ZÀ-Þ][\w'’-]*(?:\s+[A-ZÀ-Þ][\w'’-]*)+")
+
+
+def _name_completions(answer: str, question: str) -> Counter[str]:
+    """The words of the answer's names that only complete a name the question used: "the Denver
+    Broncos" to "Who did the Broncos defeat?", "Martin Luther" to "Who went to hear Luther speak?".
+    Such an answer names the question's own subject again, and so answers nothing. A name counts
+    when it holds a capitalised word of the question (not its first) and a word the question does
+    not have; a question that asks for a name ("first name", "named") wants exactly that."""
+    if re.search(r"\b(name|nom|nombre)", fold(question)):
+        return Counter()
+    asked = {w[:4] for w in tokenize(" ".join(re.findall(r"\b[A-ZÀ-Þ][\w'’-]*", question)[1:]))}
+    completions: Counter[str] = Counter()
+    for run in _NAME_RUN.findall(answer):
+        words = _content_words(run)
+        if words.keys() & asked and words.keys() - asked:
+            completions += words
+    return completions
 
 
 def snippet_of(text: str, limit: int = 200) -> str:

@@ -42,6 +42,10 @@ def test_fake_llm_answer_does_not_talk_of_excerpts_the_reader_never_saw(engine_w
     # where the words are is not what they say
     ("The timeline is further expanded in the fourth scale in excerpt [2].",
      "Which timeline is further expanded in the fourth scale?"),
+    # the only new word completes a name the question used: the question's own subject again
+    ("The Broncos defeated the Denver Broncos in the AFC Championship game [1].",
+     "Who did the Broncos defeat in the AFC Championship game?"),
+    ("Martin Luther went to Wittenberg to hear Luther speak [1].", "Who went to Wittenberg to hear Luther speak?"),
 ])
 def test_an_answer_that_adds_no_word_to_the_question_is_an_echo(reply: str, question: str) -> None:
     assert echoes_question(reply, question)
@@ -63,6 +67,8 @@ def test_fake_llm_answer_that_only_repeats_the_question_is_withdrawn(engine_with
      "What rainforest covers the majority of the Amazon basin in South America?"),
     ("According to the article, Thomas Davis had four forced fumbles [1].",
      "How many forced fumbles did Thomas Davis have?"),
+    ("The Broncos defeated the New England Patriots [1].", "Who did the Broncos defeat?"),
+    ("Martin Luther [1].", "What was Luther's first name?"),
 ])
 def test_an_answer_in_the_question_s_own_words_is_not_taken_for_an_echo(reply: str, question: str) -> None:
     assert not echoes_question(reply, question)
