@@ -138,18 +138,19 @@ _NAME_RUN = re.compile(r"\b[A-ZÀ-Þ][\w'’-]*(?:\s+[A-ZÀ-Þ][\w'’-]*)+")
 
 
 def _name_completions(answer: str, question: str) -> Counter[str]:
-    """The words of the answer's names that only complete a name the question used: "the Denver
-    Broncos" to "Who did the Broncos defeat?", "Martin Luther" to "Who went to hear Luther speak?".
-    Such an answer names the question's own subject again, and so answers nothing. A name counts
-    when it holds a capitalised word of the question (not its first) and a word the question does
-    not have; a question that asks for a name ("first name", "named") wants exactly that."""
-    if re.search(r"\b(name|nom|nombre)", fold(question)):
-        return Counter()
-    asked = {w[:4] for w in tokenize(" ".join(re.findall(r"\b[A-ZÀ-Þ][\w'’-]*", question)[1:]))}
+    """The words of the answer's names that only complete a name the question used, said once more:
+    "the Denver Broncos" in "The Broncos defeated the Denver Broncos" to "Who did the Broncos
+    defeat?". Such an answer fills the question's gap with the question's own subject. The name must
+    hold a capitalised word of the question (not its first) that the answer says more often than the
+    question does, so that "Franklin Roosevelt was president" to "Which Roosevelt was president?"
+    still answers it."""
+    said, asked = _content_words(answer), _content_words(question)
+    capitalised = {w[:4] for w in tokenize(" ".join(re.findall(r"\b[A-ZÀ-Þ][\w'’-]*", question)[1:]))}
     completions: Counter[str] = Counter()
     for run in _NAME_RUN.findall(answer):
         words = _content_words(run)
-        if words.keys() & asked and words.keys() - asked:
+        repeated = {w for w in words.keys() & capitalised if said[w] > asked[w]}
+        if repeated and words.keys() - capitalised:
             completions += words
     return completions
 
