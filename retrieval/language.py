@@ -48,9 +48,11 @@ _ZIPF_MARGIN = 1.5
 
 @lru_cache(maxsize=1)
 def _wordlist_languages() -> frozenset[str]:
+    """Languages wordfreq can look words up in as installed: Chinese, Japanese and Korean need a
+    tokenizer (jieba, MeCab) that is not a dependency, and would raise."""
     from wordfreq import available_languages
 
-    return frozenset(available_languages("small"))
+    return frozenset(available_languages("small")) - {"zh", "ja", "ko"}
 
 
 def untranslated_words(answer: str, passages: str, question: str, answer_lang: str = "",

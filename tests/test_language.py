@@ -22,3 +22,10 @@ def test_without_word_lists_for_the_language_a_run_of_copied_words_still_counts(
     basque = "Trenbide estuak eremu menditsuetan eraiki ziren Victorian."
     answer = "They were built in eremu menditsuetan [1], in Victoria."
     assert untranslated_words(answer, basque, "Where were the lines built?", "en", "eu") == ["eremu", "menditsuetan"]
+
+
+def test_an_answer_in_chinese_is_checked_without_word_lists_instead_of_failing() -> None:
+    # wordfreq needs jieba for Chinese, which is not installed: the check must not raise
+    english = "The unity government is led by Fayez al-Serraj, who arrived in Tripoli by sea."
+    assert untranslated_words("民族团结政府由 Fayez al-Serraj 领导 [1]。", english, "谁领导民族团结政府？",
+                              "zh", "en") == []
