@@ -1,7 +1,8 @@
-"""Language identification for articles and questions (py3langid: offline, fast, 97 languages)."""
+"""Language identification for articles and questions (py3langid: offline, fast, 140 languages)."""
 
 from __future__ import annotations
 
+import copy
 import re
 from functools import lru_cache
 
@@ -14,20 +15,56 @@ LANGUAGE_NAMES = {
 }
 
 
-@lru_cache(maxsize=1)
-def _identifier():  # type: ignore[no-untyped-def]
+# The languages a short text is told apart among. py3langid knows 140, many of them close cousins
+# of widely written ones (Luxembourgish, Occitan, Nigerian Pidgin, Extremaduran): on a one-line
+# question such a cousin wins by chance ("wer hat gewonnen?" read as Luxembourgish), or splits the
+# vote so that no language is sure ("a quel continent appartient le Bresil?" fell back to English,
+# and the French answer was rewritten in English).
+_COMMON_LANGUAGES = frozenset({
+    "ar", "bg", "bn", "ca", "cs", "da", "de", "el", "en", "es", "et", "fa", "fi", "fr", "he", "hi", "hr",
+    "hu", "id", "it", "ja", "ko", "lt", "lv", "mk", "ms", "nl", "no", "pl", "pt", "ro", "ru", "sk", "sl",
+    "sr", "sv", "sw", "ta", "th", "tr", "uk", "ur", "vi", "zh"})
+_SHORT_TEXT = 200
+# How much likelier a less common language must be to win a short text. Of the eval sets' 3,639
+# questions, 17 were read as a cousin, at most 4.1 times likelier than the right language
+# ("Wann entdeckte Carl Wilhelm Scheele Sauerstoff?": Luxembourgish); one-line questions written
+# in Afrikaans, Icelandic, Basque, Galician, Tagalog, Irish and Welsh were 5.2 to 10^6 times likelier
+# in their own language than in the nearest widely written one.
+_COMMON_ODDS = 5.0
+# Below this length a guess this unsure is no guess.
+_TINY_TEXT, _SURE = 40, 0.5
+
+
+@lru_cache(maxsize=2)
+def _identifier(common_only: bool = False):  # type: ignore[no-untyped-def]
+    if common_only:  # a copy of the loaded model, restricted (loading it again would double the cost)
+        identifier = copy.copy(_identifier())
+        identifier.set_languages(sorted(_COMMON_LANGUAGES & set(identifier.nb_classes)))
+        return identifier
     from py3langid.langid import _load_identifier
 
     return _load_identifier(norm_probs=True)
 
 
 def detect_language(text: str, default: str = "") -> str:
-    """ISO 639-1 code of ``text``'s language, or ``default`` when the text is too short to tell."""
+    """ISO 639-1 code of ``text``'s language, or ``default`` when the text is too short to tell.
+
+    A short text (a question, a title) is classified among widely written languages unless the full
+    model finds another far likelier: on xquad's, piaf's, cnil's and ntrex's 3,639 questions in five
+    languages this misreads 16 where the full model alone misread 58 (18 of 550 French piaf questions
+    were taken for English)."""
     sample = text[:3000].strip()
     if len(sample) < 3:
         return default
     lang, prob = _identifier().classify(sample)
-    if len(sample) < 40 and prob < 0.5:
+    if len(sample) < _SHORT_TEXT:
+        # The likeliest widely written language, and how sure it is among those alone; a less common
+        # one stands when the full model finds it _COMMON_ODDS times likelier ("Hver leiðir
+        # einingarstjórnina í Líbíu?": Icelandic).
+        common, common_prob = _identifier(common_only=True).classify(sample)
+        if lang in _COMMON_LANGUAGES or prob < _COMMON_ODDS * dict(_identifier().rank(sample))[common]:
+            lang, prob = common, common_prob
+    if len(sample) < _TINY_TEXT and prob < _SURE:
         return default
     return str(lang)
 

@@ -234,6 +234,18 @@ def test_fake_llm_answer_that_kept_spanish_words_is_rewritten_in_english(  # typ
     assert answer.answer == final
 
 
+def test_fake_llm_answer_to_a_short_french_question_typed_without_accents_stays_in_french(make_engine) -> None:  # type: ignore[no-untyped-def]
+    # Taken for English (no language was sure of it), the question had its French answer rewritten in English.
+    bresil = {"doc_id": "bresil", "title": "Le Brésil", "lang": "fr",
+              "text": "Le Brésil est le plus grand pays d'Amérique du Sud : il appartient au continent "
+                      "sud-américain et partage une frontière avec presque tous ses voisins."}
+    engine = engine_over(make_engine, bresil, "Le Brésil appartient au continent sud-américain [1].",
+                         rewrite="Brazil belongs to the South American continent [1].")
+    answer = engine.ask("a quel continent appartient le Bresil?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "Le Brésil appartient au continent sud-américain [1]."
+
+
 def test_fake_llm_lost_among_excerpts_gets_one_look_at_the_judged_passage_alone(engine_with) -> None:  # type: ignore[no-untyped-def]
     def reply(prompt: str) -> str:  # a small model that finds nothing once a second excerpt is there
         return "NOT_IN_ARTICLES" if "\n[2] " in prompt else "Fayez al-Serraj [1]"

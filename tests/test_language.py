@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from retrieval.language import untranslated_words
+import pytest
+
+from retrieval.language import detect_language, untranslated_words
 
 CTENOFOROS = ("Los ctenóforos no son monofiléticos según el estudio de Kuechly, y sus parientes más "
               "cercanos siguen en discusión.")
@@ -29,3 +31,22 @@ def test_an_answer_in_chinese_is_checked_without_word_lists_instead_of_failing()
     english = "The unity government is led by Fayez al-Serraj, who arrived in Tripoli by sea."
     assert untranslated_words("民族团结政府由 Fayez al-Serraj 领导 [1]。", english, "谁领导民族团结政府？",
                               "zh", "en") == []
+
+
+@pytest.mark.parametrize(("question", "lang"), [
+    ("a quel continent appartient le Bresil?", "fr"),  # no language was sure of it: English by default
+    ("wer hat gewonnen?", "de"),  # Luxembourgish
+    ("Another black person?!", "en"),  # Nigerian Pidgin
+    ("Qui contrôle l'industrie forestière ?", "fr"),  # Venetian
+    ("Hver leiðir einingarstjórnina í Líbíu?", "is"),  # a less common language still stands
+    ("Pwy sy'n arwain y llywodraeth?", "cy"),
+])
+def test_a_short_question_is_read_in_the_widely_written_language_it_is_in(question: str, lang: str) -> None:
+    assert detect_language(question, default="en") == lang
+
+
+def test_an_article_long_enough_to_tell_keeps_the_full_range_of_languages() -> None:
+    luxembourgish = ("D'Regierung huet haut matgedeelt, datt d'Schoule fir eng Woch zou bleiwen, well vill "
+                     "Kanner an Enseignanten krank sinn. D'Eltere gi gebieden, hir Kanner doheem ze halen. "
+                     "Den Ausfall vun de Bussen gëtt och nach bis e Freideg verlängert.")
+    assert detect_language(luxembourgish) == "lb"
