@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from functools import lru_cache
 
@@ -35,12 +34,8 @@ _COMMON_ODDS = 5.0
 _TINY_TEXT, _SURE = 40, 0.5
 
 
-@lru_cache(maxsize=2)
-def _identifier(common_only: bool = False):  # type: ignore[no-untyped-def]
-    if common_only:  # a copy of the loaded model, restricted (loading it again would double the cost)
-        identifier = copy.copy(_identifier())
-        identifier.set_languages(sorted(_COMMON_LANGUAGES & set(identifier.nb_classes)))
-        return identifier
+@lru_cache(maxsize=1)
+def _identifier():  # type: ignore[no-untyped-def]
     from py3langid.langid import _load_identifier
 
     return _load_identifier(norm_probs=True)
@@ -56,14 +51,16 @@ def detect_language(text: str, default: str = "") -> str:
     sample = text[:3000].strip()
     if len(sample) < 3:
         return default
-    lang, prob = _identifier().classify(sample)
+    ranking = _identifier().rank(sample)
+    lang, prob = ranking[0]
     if len(sample) < _SHORT_TEXT:
         # The likeliest widely written language, and how sure it is among those alone; a less common
         # one stands when the full model finds it _COMMON_ODDS times likelier ("Hver leiðir
         # einingarstjórnina í Líbíu?": Icelandic).
-        common, common_prob = _identifier(common_only=True).classify(sample)
-        if lang in _COMMON_LANGUAGES or prob < _COMMON_ODDS * dict(_identifier().rank(sample))[common]:
-            lang, prob = common, common_prob
+        common = [(code, p) for code, p in ranking if code in _COMMON_LANGUAGES]
+        best, best_prob = common[0]
+        if lang in _COMMON_LANGUAGES or prob < _COMMON_ODDS * best_prob:
+            lang, prob = best, best_prob / sum(p for _, p in common)
     if len(sample) < _TINY_TEXT and prob < _SURE:
         return default
     return str(lang)
