@@ -1,4 +1,4 @@
-"""Which words of an answer were copied untranslated from an article in another language."""
+"""Which language a text is in, and which words of an answer were left in the article's language."""
 
 from __future__ import annotations
 
