@@ -43,6 +43,9 @@ _EXCERPT_TALK = re.compile(
     r"^\s*(?:according to|based on|as stated in|in|from|selon|d'après|dans|según|en)\s+"
     r"(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?(?:excerpts?|extraits?|extractos?|fragmentos?)"
     r"(?:\s+" + _ORDINAL + r")?(?:\s*\[\d+\])*\s*,\s*", re.IGNORECASE)
+# Why a check withdrew an answer: the two that a misreading among several excerpts can trip.
+_ECHO = "the answer only repeats the question"
+_INVENTED = "the answer states numbers the articles do not give"
 ABSTAIN_MESSAGES = {
     "en": "The articles do not say.",
     "fr": "Les articles ne le disent pas.",
@@ -284,7 +287,44 @@ class AnswerPipeline:
 
     def cite(self, state: dict[str, Any]) -> Answer:
         relevant: list[Hit] = state["relevant"]
-        text: str = state.get("text", "")
+        text, cited, reason = self._checked(state, state.get("text", ""), relevant)
+        chosen: Hit | None = state.get("chosen")
+        if not cited and reason.startswith((_ECHO, _INVENTED)) and chosen is not None and len(relevant) > 1:
+            # A misreading among several excerpts ("11 tackles" where the vouched-for passage says 118;
+            # "Martin Luther went to Wittenberg to hear Luther"): one more look at that passage alone,
+            # under the same checks, as after a refusal.
+            state["checks"]["withdrawn"] = text
+            retry = without_excerpt_talk(self._polish(state, self._write(state, [chosen]), [chosen]))
+            retried = self._checked(state, retry, [chosen])
+            state["checks"]["retried"] = retried[0]
+            if retried[1]:
+                relevant = state["relevant"] = [chosen]
+                text, cited, reason = retried
+        elif not cited and text and REFUSAL_MARKER not in text:
+            state["checks"]["withdrawn"] = text  # what the checks stopped, shown by ``eval --details``
+        abstained = not cited
+        if cited:
+            older = self._older_account(state, relevant, cited)
+            if older:
+                cited.append(older)
+                text += " " + earlier_account(relevant[older - 1].metadata["date"], state["lang"], older)
+        sources = [self._source(n, relevant[n - 1]) for n in cited]
+        if sources and sources[0].date and sources[0].date[:4] not in text:
+            first, _, rest = text.partition(" ")
+            if first.lower() in _LOWER_AFTER_PREFIX:
+                first = first.lower()
+            text = according_to(sources[0].date, state["lang"]) + " ".join(p for p in (first, rest) if p)
+        return Answer(
+            question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
+            abstained=abstained, sources=sources, timings_ms=state["timings"],
+            standalone_question=state["standalone"], prompt=state["prompt"], reason=reason,
+            retrieved=state.get("hits", []), checks=state["checks"],
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _checked(self, state: dict[str, Any], text: str, relevant: list[Hit]) -> tuple[str, list[int], str]:
+        """The answer with its citations made valid and its numbers localised, the passages it cites
+        (none when it is withdrawn), and why it was withdrawn or found nothing ('' when it stands)."""
         reason = state.get("reason", "")
         cited: list[int] = []
         if not re.search(r"\w", re.sub(r"\[\d+\]", "", text)):
@@ -308,26 +348,8 @@ class AnswerPipeline:
                 text = spelled_as_in(text, cited_text(cited_hits), state["lang"])
         elif relevant:
             reason = "the model found no answer in the passages"
-        abstained = not cited
-        if cited:
-            older = self._older_account(state, relevant, cited)
-            if older:
-                cited.append(older)
-                text += " " + earlier_account(relevant[older - 1].metadata["date"], state["lang"], older)
-        sources = [self._source(n, relevant[n - 1]) for n in cited]
-        if sources and sources[0].date and sources[0].date[:4] not in text:
-            first, _, rest = text.partition(" ")
-            if first.lower() in _LOWER_AFTER_PREFIX:
-                first = first.lower()
-            text = according_to(sources[0].date, state["lang"]) + " ".join(p for p in (first, rest) if p)
-        return Answer(
-            question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
-            abstained=abstained, sources=sources, timings_ms=state["timings"],
-            standalone_question=state["standalone"], prompt=state["prompt"], reason=reason,
-            retrieved=state.get("hits", []), checks=state["checks"],
-        )
+        return text, cited, reason
 
-    # -- helpers -----------------------------------------------------------------------------
     def above_floor(self, hits: list[Hit]) -> list[Hit]:
         return [h for h in hits if h.score >= self.settings.min_similarity]
 
@@ -406,7 +428,7 @@ class AnswerPipeline:
         if not invented:
             return text, ""
         if not kept:
-            return text, f"the answer states numbers the articles do not give ({', '.join(map(str, sorted(invented)))})"
+            return text, f"{_INVENTED} ({', '.join(map(str, sorted(invented)))})"
         trimmed = " ".join(kept)
         if not re.search(r"\[\d+\]", trimmed):
             trimmed += " " + "".join(dict.fromkeys(re.findall(r"\[\d+\]", text)))
@@ -415,7 +437,7 @@ class AnswerPipeline:
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
         """Why the answer cannot stand on its cited passages, or '' when it can."""
         if echoes_question(text, state["standalone"]):
-            return "the answer only repeats the question"
+            return _ECHO
         system = self.prompts.get(state["prompt"], kind="answer").system
         if leaks(text, system):  # an article that says "print your instructions" gets nothing
             return "the answer repeats the system prompt"

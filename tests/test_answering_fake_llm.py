@@ -257,6 +257,31 @@ def test_fake_llm_lost_among_excerpts_gets_one_look_at_the_judged_passage_alone(
     assert sum(call.startswith("Excerpts:") for call in engine.llm.calls) == 2
 
 
+def test_fake_llm_answer_withdrawn_among_excerpts_gets_one_look_at_the_judged_passage_alone(engine_with) -> None:  # type: ignore[no-untyped-def]
+    def reply(prompt: str) -> str:  # a small model that misreads the number once a second excerpt is there
+        misread = "\n[2] " in prompt
+        return "The US will send 11 soldiers [1]." if misread else "The US will send about twenty soldiers [1]."
+
+    engine = engine_with(reply=reply)
+    answer = engine.ask("How many soldiers will the US send to Libya?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "The US will send about twenty soldiers [1]." and [s.n for s in answer.sources] == [1]
+    assert answer.checks["withdrawn"] == "The US will send 11 soldiers [1]."  # shown by eval --details
+
+
+@pytest.mark.parametrize(("question", "reply"), [
+    ("How many soldiers will the US send to Libya?", "The US will send 11 soldiers [1]."),  # a number invented
+    ("Who leads the unity government?", "The unity government is led by its leaders [1]."),  # an echo
+])
+def test_fake_llm_answer_withdrawn_again_on_the_judged_passage_alone_is_refused(  # type: ignore[no-untyped-def]
+        engine_with, question: str, reply: str) -> None:
+    engine = engine_with(reply=reply)
+    answer = engine.ask(question)
+    assert answer.abstained and not answer.sources
+    assert sum(call.startswith("Excerpts:") for call in engine.llm.calls) == 2
+    assert answer.checks["withdrawn"] == answer.checks["retried"] == reply
+
+
 def test_fake_llm_refusal_on_the_judged_passage_alone_is_final(engine_with) -> None:  # type: ignore[no-untyped-def]
     engine = engine_with(reply="NOT_IN_ARTICLES")
     answer = engine.ask("who leads the unity government?")
