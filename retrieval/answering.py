@@ -294,7 +294,9 @@ class AnswerPipeline:
             # "Martin Luther went to Wittenberg to hear Luther"): one more look at that passage alone,
             # under the same checks, as after a refusal.
             state["checks"]["withdrawn"] = text
+            started = time.perf_counter()
             retry = without_excerpt_talk(self._polish(state, self._write(state, [chosen]), [chosen]))
+            state["timings"]["retry"] = (time.perf_counter() - started) * 1000
             retried = self._checked(state, retry, [chosen])
             state["checks"]["retried"] = retried[0]
             if retried[1]:

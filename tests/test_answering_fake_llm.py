@@ -267,6 +267,7 @@ def test_fake_llm_answer_withdrawn_among_excerpts_gets_one_look_at_the_judged_pa
     assert not answer.abstained, answer.reason
     assert answer.answer == "The US will send about twenty soldiers [1]." and [s.n for s in answer.sources] == [1]
     assert answer.checks["withdrawn"] == "The US will send 11 soldiers [1]."  # shown by eval --details
+    assert "retry" in answer.timings_ms  # the second look's time, apart from the first answer's
 
 
 @pytest.mark.parametrize(("question", "reply"), [
