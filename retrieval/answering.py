@@ -273,15 +273,14 @@ class AnswerPipeline:
         elif self.llm is None:
             state["text"] = self._extract(state["standalone"], relevant)
         else:
-            state["text"] = self._write(state, relevant)
+            state["text"] = self._draft(state, relevant)
             chosen: Hit | None = state.get("chosen")
             if REFUSAL_MARKER in state["text"] and chosen is not None and len(relevant) > 1:
                 # The judge vouched for one passage, yet the model found nothing in all of them: a small
                 # model loses the answer among several excerpts; it gets one look at that passage alone
                 # (the numbers and support checks still stand between its answer and the user).
                 state["relevant"] = [chosen]
-                state["text"] = self._write(state, [chosen])
-            state["text"] = without_excerpt_talk(self._polish(state, state["text"], state["relevant"]))
+                state["text"] = self._draft(state, [chosen])
         state["timings"]["generate"] = (time.perf_counter() - started) * 1000
         return state
 
@@ -289,21 +288,20 @@ class AnswerPipeline:
         relevant: list[Hit] = state["relevant"]
         text, cited, reason = self._checked(state, state.get("text", ""), relevant)
         chosen: Hit | None = state.get("chosen")
-        if not cited and reason.startswith((_ECHO, _INVENTED)) and chosen is not None and len(relevant) > 1:
-            # A misreading among several excerpts ("11 tackles" where the vouched-for passage says 118;
-            # "Martin Luther went to Wittenberg to hear Luther"): one more look at that passage alone,
-            # under the same checks, as after a refusal.
-            state["checks"]["withdrawn"] = text
-            started = time.perf_counter()
-            retry = without_excerpt_talk(self._polish(state, self._write(state, [chosen]), [chosen]))
-            state["timings"]["retry"] = (time.perf_counter() - started) * 1000
-            retried = self._checked(state, retry, [chosen])
-            state["checks"]["retried"] = retried[0]
-            if retried[1]:
-                relevant = state["relevant"] = [chosen]
-                text, cited, reason = retried
-        elif not cited and text and REFUSAL_MARKER not in text:
+        if not cited and text and REFUSAL_MARKER not in text:
             state["checks"]["withdrawn"] = text  # what the checks stopped, shown by ``eval --details``
+            if reason.startswith((_ECHO, _INVENTED)) and chosen is not None and len(relevant) > 1:
+                # A misreading among several excerpts ("11 tackles" where the vouched-for passage says
+                # 118; "Martin Luther went to Wittenberg to hear Luther"): one more look at that passage
+                # alone, under the same checks, as after a refusal.
+                started = time.perf_counter()
+                retry = self._draft(state, [chosen])
+                state["timings"]["retry"] = (time.perf_counter() - started) * 1000
+                retried = self._checked(state, retry, [chosen])
+                state["checks"]["retried"] = retried[0]
+                if retried[1]:
+                    relevant = state["relevant"] = [chosen]
+                    text, cited, reason = retried
         abstained = not cited
         if cited:
             older = self._older_account(state, relevant, cited)
@@ -369,6 +367,11 @@ class AnswerPipeline:
         messages = template.messages(context=format_context(passages), question=state["standalone"],
                                      language=language_name(state["lang"]), today=dt.date.today().isoformat())
         return invoke_text(self.llm, messages).strip()
+
+    def _draft(self, state: dict[str, Any], passages: list[Hit]) -> str:
+        """The model's answer over ``passages`` as the checks read it: rewritten wholly in the
+        question's language if it kept the article's words, without talk of excerpts."""
+        return without_excerpt_talk(self._polish(state, self._write(state, passages), passages))
 
     def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
         """The number of an uncited passage from an older article that also answers the question
