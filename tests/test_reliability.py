@@ -8,10 +8,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from retrieval.engine import Engine
 from retrieval.errors import LLMError, StoreError
 from retrieval.settings import Settings
 from tests.conftest import REPO, SAMPLE
+from tests.llm_server import FakeOpenAIServer
 from tests.test_chroma_server import free_port, start_chroma
 
 NTREX = REPO.parent / "shared" / "eval" / "ntrex-news" / "docs.fr.jsonl"
@@ -96,62 +95,16 @@ def test_two_ingests_on_one_home_are_both_correct(cli_env: dict[str, str], tmp_p
     assert len(final) == first + 1 and all(s["complete"] for s in final)
 
 
-class FaultyLLMServer:
-    """An OpenAI-compatible server on 127.0.0.1 whose behaviour the test switches."""
-
-    def __init__(self) -> None:
-        self.mode = "ok"
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                if server.mode == "hang":
-                    time.sleep(20)
-                    return
-                if server.mode == "500":
-                    self._send(500, b'{"error": {"message": "internal error"}}')
-                    return
-                if server.mode == "garbage":
-                    self._send(200, b"<html>this is not JSON</html>")
-                    return
-                system = body["messages"][0]["content"]
-                text = "Yes" if "Yes or No" in system else "Martin Kobler [1]"
-                self._send(200, json.dumps({
-                    "id": "x", "object": "chat.completion", "created": 0, "model": "m",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                 "finish_reason": "stop"}],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode())
-
-            def _send(self, status: int, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                try:
-                    self.wfile.write(data)
-                except BrokenPipeError:
-                    pass
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-
 @pytest.fixture
-def llm_server() -> Iterator[FaultyLLMServer]:
-    server = FaultyLLMServer()
+def llm_server() -> Iterator[FakeOpenAIServer]:
+    server = FakeOpenAIServer()
     yield server
-    server.httpd.shutdown()
+    server.close()
 
 
 @pytest.mark.parametrize("fault", ["hang", "500", "garbage"])
 def test_a_faulty_llm_server_gives_a_clear_error_in_bounded_time_then_service_resumes(
-        settings: Settings, llm_server: FaultyLLMServer, fault: str) -> None:
+        settings: Settings, llm_server: FakeOpenAIServer, fault: str) -> None:
     engine = Engine(settings.model_copy(update={"llm_backend": "openai", "openai_base_url": llm_server.url,
                                                 "llm_timeout_s": 2.0}))  # the LLM built from settings
     engine.ingest_paths([SAMPLE])

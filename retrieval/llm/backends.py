@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from typing import Any
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
 
 from retrieval.errors import LLMError
 from retrieval.settings import Settings
@@ -43,21 +46,38 @@ def build_chat_model(settings: Settings, backend: str | None = None) -> BaseChat
 def invoke_text(model: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None = None) -> str:
     """The model's reply as text; every backend failure becomes one :class:`LLMError`. ``stop`` ends
     generation early where only the start of the reply is read (every LangChain backend takes it)."""
+    return _text(_invoke(model, messages, stop=stop))
+
+
+def _invoke(model: Runnable[Any, Any], messages: list[BaseMessage], stop: list[str] | None = None) -> Any:
     try:
-        reply: Any = model.invoke(messages, stop=stop) if stop else model.invoke(messages)
+        return model.invoke(messages, stop=stop) if stop else model.invoke(messages)
     except LLMError:
         raise
     except Exception as exc:  # httpx, openai, ollama and llama.cpp errors alike
-        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise LLMError(f"the language model failed: {detail}") from exc
+        raise LLMError(f"the language model failed: {_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+
+
+def _text(reply: Any) -> str:
     content = reply.content if hasattr(reply, "content") else reply
     if isinstance(content, list):
         content = "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content)
     return str(content)
 
 
+_YES = re.compile(r"^\W*(yes|oui|s[ií]|ja|da)\b")
+_NO = re.compile(r"^\W*(no|non|nein|nu)\b")
+
+
 def yes_probability(model: BaseChatModel, messages: list[BaseMessage]) -> float:
-    """P(Yes) where the backend exposes its logits, else 1.0 or 0.0 from the text of its reply."""
+    """P(Yes): from the model's logits in process; from the first token's log-probabilities where an
+    OpenAI-compatible server gives them (OpenAI, vLLM, llama.cpp's server), so that the judge's and
+    the support check's thresholds mean what they mean with the local model; else 1.0 or 0.0 from the
+    text of the reply (a model or server that refuses log-probabilities: reasoning models do)."""
     exact = getattr(model, "yes_probability", None)
     if callable(exact):
         try:
@@ -66,5 +86,46 @@ def yes_probability(model: BaseChatModel, messages: list[BaseMessage]) -> float:
             raise
         except Exception as exc:
             raise LLMError(f"the language model failed: {exc}") from exc
-    text = invoke_text(model, messages).strip().lower()
-    return 1.0 if re.match(r"^\W*(yes|oui|s[ií]|ja|da)\b", text) else 0.0
+    reply = _with_logprobs(model, messages) if _takes_logprobs(model) else None
+    if reply is None:
+        reply = _invoke(model, messages)
+    p = _yes_from_logprobs((getattr(reply, "response_metadata", None) or {}).get("logprobs"))
+    if p is not None:
+        return p
+    return 1.0 if _YES.match(_text(reply).strip().lower()) else 0.0
+
+
+def _takes_logprobs(model: BaseChatModel) -> bool:
+    """Whether the model speaks the OpenAI API, whose ``logprobs`` option asks for log-probabilities
+    (only then is the module already imported, by :func:`build_chat_model`)."""
+    module = sys.modules.get("langchain_openai.chat_models.base")
+    return module is not None and isinstance(model, module.BaseChatOpenAI)
+
+
+def _with_logprobs(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
+    """The reply with its first tokens' log-probabilities; ``None`` when the server refuses the option
+    (HTTP 400), so the caller asks again without it. Any other failure is an :class:`LLMError`."""
+    try:
+        return model.bind(logprobs=True, top_logprobs=10).invoke(messages)
+    except Exception as exc:
+        if getattr(exc, "status_code", None) == 400:
+            return None
+        raise LLMError(f"the language model failed: {_first_line(exc)}") from exc
+
+
+def _yes_from_logprobs(logprobs: Any) -> float | None:
+    """P(Yes | Yes or No) over the first token's most likely alternatives ("Yes", " yes", "No" …);
+    ``None`` when there are none or neither word is among them (the reply's text decides then)."""
+    try:
+        first = logprobs["content"][0]
+        alternatives = first.get("top_logprobs") or [first]
+        yes = no = 0.0
+        for alt in alternatives:
+            word = str(alt["token"]).strip().lower()
+            if _YES.match(word):
+                yes += math.exp(float(alt["logprob"]))
+            elif _NO.match(word):
+                no += math.exp(float(alt["logprob"]))
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return None
+    return yes / (yes + no) if yes + no > 0 else None
