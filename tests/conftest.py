@@ -1,13 +1,14 @@
 """Shared fixtures: a private ARTICLEBOT_HOME per test, the real embedding model and Chroma store.
 
-Only the LLM is ever faked (tests/fakes.py), and only where a test needs a deterministic answer:
-such tests and the fake itself say "fake" in their names.
+Only the LLM is ever faked (tests/fakes.py in process, tests/llm_server.py over HTTP), and only
+where a test needs a deterministic answer: such tests and the fakes themselves say "fake" in their
+names.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from langchain_core.language_models.chat_models import BaseChatModel  # noqa: E4
 from retrieval.engine import Engine  # noqa: E402
 from retrieval.settings import Settings  # noqa: E402
 from tests.fakes import FakeScriptedLLM  # noqa: E402,F401  (re-exported for the tests)
+from tests.llm_server import FakeOpenAIServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "libye-2016.txt"
@@ -38,6 +40,14 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def settings(home: Path) -> Settings:
     return Settings(home=home, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def llm_server() -> Iterator[FakeOpenAIServer]:
+    """An OpenAI-compatible server on 127.0.0.1 with fixed replies, shut down after the test."""
+    server = FakeOpenAIServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture

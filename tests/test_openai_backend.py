@@ -4,9 +4,8 @@ The server is a loopback fake (fixed replies, real HTTP, the real ChatOpenAI cli
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
+from langchain_core.messages import BaseMessage
 
 from retrieval.engine import Engine
 from retrieval.errors import LLMError
@@ -18,63 +17,56 @@ from tests.llm_server import FakeOpenAIServer
 
 
 @pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    fake = FakeOpenAIServer()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture
-def remote(settings: Settings, server: FakeOpenAIServer) -> Settings:
-    return settings.model_copy(update={"llm_backend": "openai", "openai_base_url": server.url,
+def remote(settings: Settings, llm_server: FakeOpenAIServer) -> Settings:
+    return settings.model_copy(update={"llm_backend": "openai", "openai_base_url": llm_server.url,
                                        "llm_timeout_s": 5.0})
 
 
-def judge_messages() -> list:  # type: ignore[type-arg]
+def judge_messages() -> list[BaseMessage]:
     return PromptLibrary().get("judge", kind="judge").messages(
         passage="Fayez al-Serraj dirige le gouvernement d'union.", question="Who leads the unity government?")
 
 
 @pytest.mark.parametrize("p_yes", [0.9, 0.6, 0.3])
 def test_fake_openai_server_p_yes_comes_from_its_log_probabilities(
-        remote: Settings, server: FakeOpenAIServer, p_yes: float) -> None:
-    server.p_yes = p_yes
+        remote: Settings, llm_server: FakeOpenAIServer, p_yes: float) -> None:
+    llm_server.p_yes = p_yes
     assert yes_probability(build_chat_model(remote), judge_messages()) == pytest.approx(p_yes)
-    assert len(server.requests) == 1
-    assert server.requests[0]["logprobs"] is True and server.requests[0]["top_logprobs"] >= 5
+    assert len(llm_server.requests) == 1
+    assert llm_server.requests[0]["logprobs"] is True and llm_server.requests[0]["top_logprobs"] >= 5
 
 
 @pytest.mark.parametrize(("logprobs", "calls"), [("refused", 2), ("ignored", 1)])
 @pytest.mark.parametrize(("p_yes", "expected"), [(0.7, 1.0), (0.3, 0.0)])
 def test_fake_openai_server_without_log_probabilities_is_read_from_its_reply(
-        remote: Settings, server: FakeOpenAIServer, logprobs: str, calls: int, p_yes: float,
+        remote: Settings, llm_server: FakeOpenAIServer, logprobs: str, calls: int, p_yes: float,
         expected: float) -> None:
     """A server that refuses the option (HTTP 400) is asked again without it; one that leaves the
     log-probabilities out has its "Yes" or "No" read as it is."""
-    server.logprobs, server.p_yes = logprobs, p_yes
+    llm_server.logprobs, llm_server.p_yes = logprobs, p_yes
     assert yes_probability(build_chat_model(remote), judge_messages()) == expected
-    assert len(server.requests) == calls
-    assert "logprobs" not in server.requests[-1] or logprobs == "ignored"
+    assert len(llm_server.requests) == calls
+    assert "logprobs" not in llm_server.requests[-1] or logprobs == "ignored"
 
 
-def test_fake_openai_server_that_fails_gives_one_clear_error(remote: Settings, server: FakeOpenAIServer) -> None:
-    server.mode = "500"
+def test_fake_openai_server_that_fails_gives_one_clear_error(remote: Settings, llm_server: FakeOpenAIServer) -> None:
+    llm_server.mode = "500"
     with pytest.raises(LLMError) as info:
         yes_probability(build_chat_model(remote), judge_messages())
     assert str(info.value).startswith("the language model failed") and "\n" not in str(info.value)
 
 
 def test_fake_openai_server_judge_threshold_holds_when_its_reply_says_yes(
-        remote: Settings, server: FakeOpenAIServer) -> None:
+        remote: Settings, llm_server: FakeOpenAIServer) -> None:
     """The server says "Yes" at P 0.6: below the judge's 0.65, the bot abstains, as it would with
     the local model; read from the text alone, every "Yes" passed."""
     engine = Engine(remote)
     engine.ingest_paths([SAMPLE])
-    server.p_yes = 0.6
+    llm_server.p_yes = 0.6
     doubtful = engine.ask("Who is the UN special envoy to Libya?")
     assert doubtful.abstained and "relevance" in doubtful.reason
     assert doubtful.checks["judge"] and max(doubtful.checks["judge"]) == pytest.approx(0.6, abs=1e-3)
-    server.p_yes = 0.95
+    llm_server.p_yes = 0.95
     sure = engine.ask("Who is the UN special envoy to Libya?")
     assert not sure.abstained and "Martin Kobler" in sure.answer
     assert sure.checks["verify"] == pytest.approx(0.95, abs=1e-3)

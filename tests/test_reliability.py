@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -93,13 +92,6 @@ def test_two_ingests_on_one_home_are_both_correct(cli_env: dict[str, str], tmp_p
     assert [code for code, _ in results] == [0, 0], results
     final = sources(cli_env)
     assert len(final) == first + 1 and all(s["complete"] for s in final)
-
-
-@pytest.fixture
-def llm_server() -> Iterator[FakeOpenAIServer]:
-    server = FakeOpenAIServer()
-    yield server
-    server.close()
 
 
 @pytest.mark.parametrize("fault", ["hang", "500", "garbage"])

@@ -85,7 +85,7 @@ def yes_probability(model: BaseChatModel, messages: list[BaseMessage]) -> float:
         except LLMError:
             raise
         except Exception as exc:
-            raise LLMError(f"the language model failed: {exc}") from exc
+            raise LLMError(f"the language model failed: {_first_line(exc)}") from exc
     reply = _with_logprobs(model, messages) if _takes_logprobs(model) else None
     if reply is None:
         reply = _invoke(model, messages)
@@ -106,11 +106,11 @@ def _with_logprobs(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
     """The reply with its first tokens' log-probabilities; ``None`` when the server refuses the option
     (HTTP 400), so the caller asks again without it. Any other failure is an :class:`LLMError`."""
     try:
-        return model.bind(logprobs=True, top_logprobs=10).invoke(messages)
-    except Exception as exc:
-        if getattr(exc, "status_code", None) == 400:
+        return _invoke(model.bind(logprobs=True, top_logprobs=10), messages)
+    except LLMError as exc:
+        if getattr(exc.__cause__, "status_code", None) == 400:
             return None
-        raise LLMError(f"the language model failed: {_first_line(exc)}") from exc
+        raise
 
 
 def _yes_from_logprobs(logprobs: Any) -> float | None:
