@@ -16,13 +16,17 @@ from typing import Any
 class FakeOpenAIServer:
     """``mode``: "ok", "hang", "500" or "garbage". ``p_yes``: the probability its Yes/No replies
     give "Yes" when log-probabilities are asked for. ``logprobs``: "given", "ignored" (left out of
-    the reply, as some servers do) or "refused" (HTTP 400, as OpenAI's reasoning models answer)."""
+    the reply, as some servers do) or "refused" (HTTP 400, as OpenAI's reasoning models answer).
+    ``thinking``: words every reply opens with in <think> tags, a token each, as a thinking model
+    served by Ollama or llama.cpp writes them; a request's token limit cuts them short, and its stop
+    strings end the reply where they first occur, as a real server does."""
 
     def __init__(self, answer: str = "Martin Kobler [1]") -> None:
         self.mode = "ok"
         self.answer = answer
         self.p_yes = 0.9
         self.logprobs = "given"
+        self.thinking = ""
         self.requests: list[dict[str, Any]] = []
         server = self
 
@@ -45,12 +49,19 @@ class FakeOpenAIServer:
                         "param": "logprobs", "code": "unsupported_parameter"}}).encode())
                     return
                 choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+                tokens = server._reasoning()
                 if "Yes or No" in body["messages"][0]["content"]:
-                    text = "Yes" if server.p_yes >= 0.5 else "No"
-                    if body.get("logprobs") and server.logprobs == "given":
-                        choice["logprobs"] = {"content": [server._first_token(text)], "refusal": None}
+                    tokens.append(server._first_token("Yes" if server.p_yes >= 0.5 else "No"))
                 else:
-                    text = server.answer
+                    tokens.append({"token": server.answer, "logprob": 0.0, "bytes": None, "top_logprobs": []})
+                limit = body.get("max_completion_tokens") or body.get("max_tokens")
+                if limit and len(tokens) > limit:
+                    tokens, choice["finish_reason"] = tokens[:limit], "length"
+                text = "".join(t["token"] for t in tokens)
+                for stop in body.get("stop") or []:
+                    text = text.split(stop)[0]
+                if body.get("logprobs") and server.logprobs == "given":
+                    choice["logprobs"] = {"content": tokens, "refusal": None}
                 choice["message"] = {"role": "assistant", "content": text}
                 self._send(200, json.dumps({
                     "id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [choice],
@@ -84,6 +95,17 @@ class FakeOpenAIServer:
         alternatives.sort(key=lambda a: -a["logprob"])
         chosen = next(a for a in alternatives if a["token"] == text)
         return {**chosen, "top_logprobs": alternatives}
+
+    def _reasoning(self) -> list[dict[str, Any]]:
+        """The <think> block as tokens; the first one's alternatives hold a faint "No", as a real
+        model's do, which is not its answer."""
+        if not self.thinking:
+            return []
+        words = ["<think>"] + [w + " " for w in self.thinking.split(" ")] + ["</think>", "\n\n"]
+        tokens = [{"token": w, "logprob": 0.0, "bytes": None, "top_logprobs": []} for w in words]
+        tokens[0]["top_logprobs"] = [{"token": "<think>", "logprob": math.log(0.99), "bytes": None},
+                                     {"token": "No", "logprob": math.log(0.01), "bytes": None}]
+        return tokens
 
     def close(self) -> None:
         self.httpd.shutdown()

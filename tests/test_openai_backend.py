@@ -70,3 +70,43 @@ def test_fake_openai_server_judge_threshold_holds_when_its_reply_says_yes(
     sure = engine.ask("Who is the UN special envoy to Libya?")
     assert not sure.abstained and "Martin Kobler" in sure.answer
     assert sure.checks["verify"] == pytest.approx(0.95, abs=1e-3)
+
+
+# A thinking model's reasoning, which mentions the refusal marker on its way to an answer.
+THOUGHTS = "The passage names who leads. Should I reply NOT_IN_ARTICLES? No, it answers the question."
+
+
+@pytest.mark.parametrize("p_yes", [0.9, 0.6])
+def test_fake_thinking_server_p_yes_is_read_after_its_reasoning(
+        remote: Settings, llm_server: FakeOpenAIServer, p_yes: float) -> None:
+    """A thinking model's first token is "<think>": its faint "No" alternative is not the answer."""
+    llm_server.thinking, llm_server.p_yes = THOUGHTS, p_yes
+    assert yes_probability(build_chat_model(remote), judge_messages()) == pytest.approx(p_yes)
+    llm_server.logprobs = "ignored"
+    assert yes_probability(build_chat_model(remote), judge_messages()) == 1.0
+
+
+# Qwen3 opens its reasoning on a line of its own; a smaller model may close it on the first line.
+@pytest.mark.parametrize("thoughts", ["\n" + THOUGHTS + "\n", THOUGHTS])
+def test_fake_thinking_server_answers_without_showing_its_reasoning(
+        remote: Settings, llm_server: FakeOpenAIServer, thoughts: str) -> None:
+    engine = Engine(remote)
+    engine.ingest_paths([SAMPLE])
+    llm_server.thinking, llm_server.p_yes = thoughts, 0.95
+    answer = engine.ask("Who is the UN special envoy to Libya?")
+    assert not answer.abstained and answer.answer.startswith("Martin Kobler [1]"), answer.answer
+    assert "think" not in answer.answer and answer.sources[0].title == "libye 2016"
+    # the translation for the keyword search stops at its first line, which ends inside the reasoning
+    # or right after it, so it is asked for again
+    first, again = next((r, llm_server.requests[i + 1]) for i, r in enumerate(llm_server.requests) if r.get("stop"))
+    assert again["messages"] == first["messages"] and not again.get("stop")
+
+
+def test_fake_thinking_server_that_runs_out_of_tokens_says_what_to_change(
+        remote: Settings, llm_server: FakeOpenAIServer) -> None:
+    engine = Engine(remote.model_copy(update={"llm_max_tokens": 64}))
+    engine.ingest_paths([SAMPLE])
+    llm_server.thinking = "hmm " * 100
+    with pytest.raises(LLMError) as info:
+        engine.ask("Who is the UN special envoy to Libya?")
+    assert "ARTICLEBOT_LLM_MAX_TOKENS" in str(info.value) and "\n" not in str(info.value)

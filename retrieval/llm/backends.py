@@ -44,9 +44,17 @@ def build_chat_model(settings: Settings, backend: str | None = None) -> BaseChat
 
 
 def invoke_text(model: BaseChatModel, messages: list[BaseMessage], stop: list[str] | None = None) -> str:
-    """The model's reply as text; every backend failure becomes one :class:`LLMError`. ``stop`` ends
-    generation early where only the start of the reply is read (every LangChain backend takes it)."""
-    return _text(_invoke(model, messages, stop=stop))
+    """The model's reply as text, without the reasoning a thinking model writes first; every backend
+    failure becomes one :class:`LLMError`. ``stop`` ends generation early where only the start of the
+    reply is read (every LangChain backend takes it); a thinking model it stopped inside its reasoning
+    or right after it is asked again without it."""
+    raw = _text(_invoke(model, messages, stop=stop))
+    text = _after_reasoning(raw)
+    if stop and not text and _reasoning_end(raw) != 0:
+        text = _after_reasoning(_text(_invoke(model, messages)))
+    if text is None:
+        raise LLMError(THOUGHT_TOO_LONG)
+    return text
 
 
 def _invoke(model: Runnable[Any, Any], messages: list[BaseMessage], stop: list[str] | None = None) -> Any:
@@ -67,6 +75,32 @@ def _text(reply: Any) -> str:
     if isinstance(content, list):
         content = "".join(part if isinstance(part, str) else str(part.get("text", "")) for part in content)
     return str(content)
+
+
+# Thinking models (Qwen3, DeepSeek-R1, QwQ) reason in <think> tags before they answer, and Ollama and
+# llama.cpp's server leave those tags in the reply unless told otherwise. Some chat templates open the
+# tag in the prompt, so the reply may hold only the closing one.
+_THINK_OPEN = re.compile(r"^\s*<think(?:ing)?>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
+THOUGHT_TOO_LONG = ("the language model used up its tokens while still thinking: raise ARTICLEBOT_LLM_MAX_TOKENS "
+                    "or turn the model's thinking off")
+
+
+def _reasoning_end(text: str) -> int | None:
+    """Where the answer begins: after the last closing think tag, 0 without one; ``None`` when
+    the reasoning never ended (the model ran out of tokens)."""
+    closes = list(_THINK_CLOSE.finditer(text))
+    if closes:
+        return closes[-1].end()
+    return None if _THINK_OPEN.match(text) else 0
+
+
+def _after_reasoning(text: str) -> str | None:
+    """The reply's text after any reasoning; ``None`` when the reasoning never ended."""
+    end = _reasoning_end(text)
+    if end is None:
+        return None
+    return text[end:].lstrip() if end else text
 
 
 _YES = re.compile(r"^\W*(yes|oui|s[ií]|ja|da)\b")
@@ -92,7 +126,10 @@ def yes_probability(model: BaseChatModel, messages: list[BaseMessage]) -> float:
     p = _yes_from_logprobs((getattr(reply, "response_metadata", None) or {}).get("logprobs"))
     if p is not None:
         return p
-    return 1.0 if _YES.match(_text(reply).strip().lower()) else 0.0
+    text = _after_reasoning(_text(reply))
+    if text is None:
+        raise LLMError(THOUGHT_TOO_LONG)
+    return 1.0 if _YES.match(text.strip().lower()) else 0.0
 
 
 def _takes_logprobs(model: BaseChatModel) -> bool:
@@ -114,10 +151,13 @@ def _with_logprobs(model: BaseChatModel, messages: list[BaseMessage]) -> Any:
 
 
 def _yes_from_logprobs(logprobs: Any) -> float | None:
-    """P(Yes | Yes or No) over the first token's most likely alternatives ("Yes", " yes", "No" …);
-    ``None`` when there are none or neither word is among them (the reply's text decides then)."""
+    """P(Yes | Yes or No) over the most likely alternatives ("Yes", " yes", "No" …) of the answer's
+    first token, after any reasoning; ``None`` when there are none or neither word is among them
+    (the reply's text decides then)."""
     try:
-        first = logprobs["content"][0]
+        first = _first_answer_token(logprobs["content"])
+        if first is None:
+            return None
         alternatives = first.get("top_logprobs") or [first]
         yes = no = 0.0
         for alt in alternatives:
@@ -129,3 +169,17 @@ def _yes_from_logprobs(logprobs: Any) -> float | None:
     except (KeyError, IndexError, TypeError, ValueError, AttributeError):
         return None
     return yes / (yes + no) if yes + no > 0 else None
+
+
+def _first_answer_token(tokens: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The first token that is not reasoning or blank: a thinking model's first token is "<think>",
+    whose alternatives say nothing about its answer."""
+    end = _reasoning_end("".join(str(t["token"]) for t in tokens))
+    if end is None:
+        return None
+    offset = 0
+    for token in tokens:
+        start, offset = offset, offset + len(str(token["token"]))
+        if start >= end and str(token["token"]).strip():
+            return token
+    return None
