@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import re
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -13,6 +14,8 @@ from langchain_core.runnables import Runnable
 
 from retrieval.errors import LLMError
 from retrieval.settings import Settings
+
+T = TypeVar("T")
 
 
 def build_chat_model(settings: Settings, backend: str | None = None) -> BaseChatModel | None:
@@ -49,17 +52,19 @@ def invoke_text(model: BaseChatModel, messages: list[BaseMessage], stop: list[st
     reply is read (every LangChain backend takes it); a thinking model it stopped inside its reasoning
     or right after it is asked again without it."""
     raw = _text(_invoke(model, messages, stop=stop))
-    text = _after_reasoning(raw)
-    if stop and not text and _reasoning_end(raw) != 0:
-        text = _after_reasoning(_text(_invoke(model, messages)))
-    if text is None:
-        raise LLMError(THOUGHT_TOO_LONG)
-    return text
+    if stop and _reasoning_end(raw) != 0 and not _after_reasoning(raw):
+        raw = _text(_invoke(model, messages))
+    return _answer(raw)
 
 
 def _invoke(model: Runnable[Any, Any], messages: list[BaseMessage], stop: list[str] | None = None) -> Any:
+    return _guarded(lambda: model.invoke(messages, stop=stop) if stop else model.invoke(messages))
+
+
+def _guarded(call: Callable[[], T]) -> T:
+    """``call()``, its failure one :class:`LLMError` of one line."""
     try:
-        return model.invoke(messages, stop=stop) if stop else model.invoke(messages)
+        return call()
     except LLMError:
         raise
     except Exception as exc:  # httpx, openai, ollama and llama.cpp errors alike
@@ -103,6 +108,14 @@ def _after_reasoning(text: str) -> str | None:
     return text[end:].lstrip() if end else text
 
 
+def _answer(raw: str) -> str:
+    """The reply's text after any reasoning; a model that never stopped thinking is an error."""
+    text = _after_reasoning(raw)
+    if text is None:
+        raise LLMError(THOUGHT_TOO_LONG)
+    return text
+
+
 _YES = re.compile(r"^\W*(yes|oui|s[ií]|ja|da)\b")
 _NO = re.compile(r"^\W*(no|non|nein|nu)\b")
 
@@ -114,22 +127,14 @@ def yes_probability(model: BaseChatModel, messages: list[BaseMessage]) -> float:
     text of the reply (a model or server that refuses log-probabilities: reasoning models do)."""
     exact = getattr(model, "yes_probability", None)
     if callable(exact):
-        try:
-            return float(exact(messages))
-        except LLMError:
-            raise
-        except Exception as exc:
-            raise LLMError(f"the language model failed: {_first_line(exc)}") from exc
+        return _guarded(lambda: float(exact(messages)))
     reply = _with_logprobs(model, messages) if _takes_logprobs(model) else None
     if reply is None:
         reply = _invoke(model, messages)
     p = _yes_from_logprobs((getattr(reply, "response_metadata", None) or {}).get("logprobs"))
     if p is not None:
         return p
-    text = _after_reasoning(_text(reply))
-    if text is None:
-        raise LLMError(THOUGHT_TOO_LONG)
-    return 1.0 if _YES.match(text.strip().lower()) else 0.0
+    return 1.0 if _YES.match(_answer(_text(reply)).strip().lower()) else 0.0
 
 
 def _takes_logprobs(model: BaseChatModel) -> bool:
