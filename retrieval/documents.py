@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 def content_hash(text: str) -> str:
@@ -28,8 +29,10 @@ class Article:
     lang: str = ""
     extra: dict[str, str] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def hash(self) -> str:
+        # Cached: every chunk's id reads it, and hashing the whole text per chunk made a long
+        # article's ingestion quadratic.
         return content_hash(self.title + "\n" + self.text)
 
 

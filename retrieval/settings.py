@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     fetch_timeout_s: float = 15.0
     fetch_max_bytes: int = 10_000_000
     max_file_bytes: int = 20_000_000
+    # About 400 pages, 15 times the longest news features; embedding one takes ~2 minutes on 2 cores.
+    # A file under the byte limit can hold far more text (15 MB of plain text: ~45 minutes).
+    max_article_chars: int = 1_000_000
 
     discord_token: SecretStr | None = None
     discord_shared_collection: str | None = None

@@ -47,3 +47,6 @@ def test_an_overlong_sentence_is_cut_between_words() -> None:
     assert len(chunks) > 3
     assert all(model.token_count(c.text) <= 100 for c in chunks)
     assert all(w == "gouvernement" or w == "gouvernement." for c in chunks for w in c.text.split())
+    # Each piece is as long as fits: one more word would not.
+    pairs = zip(chunks, chunks[1:], strict=False)
+    assert all(model.token_count(f"{a.text} {b.text.split()[0]}") > 100 for a, b in pairs)

@@ -81,11 +81,13 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str | None]]:
     (tmp / "empty.txt").write_bytes(b"")
     (tmp / "binary.txt").write_bytes(os.urandom(4096))
     (tmp / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(100))
+    (tmp / "huge.txt").write_text("mot " * 3_000_000)  # 12 MB of text: under the file-size limit
     return [
         (["ingest", str(tmp / "empty.txt")], None),
         (["ingest", str(tmp / "binary.txt")], None),
         (["ingest", str(tmp / "photo.jpg")], None),
         (["ingest", str(tmp / "missing.txt")], None),
+        (["ingest", str(tmp / "huge.txt")], None),
         (["ask", ""], None),
         (["ask", "-"], "q" * 1_000_000),
         (["ask", "x" * 100_000], None),

@@ -26,6 +26,18 @@ def test_ingesting_twice_changes_nothing(make_engine) -> None:  # type: ignore[n
     assert second.chunks_embedded == 0
 
 
+def test_an_article_too_long_is_refused_alone_and_the_rest_of_its_folder_ingested(make_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "news"
+    folder.mkdir()
+    (folder / "libye.txt").write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "book.txt").write_text("Une phrase de roman, longue et sans fin. " * 500, encoding="utf-8")
+    engine = make_engine(max_article_chars=10_000)
+    report = engine.ingest_paths([folder])
+    assert report.ingested == ["libye"] and report.chunks_added == _count(engine)
+    assert [source for source, _ in report.failed] == [str(folder / "book.txt")]
+    assert "too long" in report.failed[0][1] and "ARTICLEBOT_MAX_ARTICLE_CHARS" in report.failed[0][1]
+
+
 def test_an_edited_article_replaces_its_old_chunks(make_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     engine = make_engine()
     path = tmp_path / "article.txt"
