@@ -154,6 +154,33 @@ async def test_admin_attachment_is_ingested_then_answered_from_and_stays_in_its_
     assert "macedoine.txt" not in posts[2].content and "Gjorge Ivanov" not in posts[2].content
 
 
+async def test_other_members_are_answered_while_an_attachment_is_read(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Reading a large file (seconds for megabytes of HTML) must not hold up the rest of the server."""
+    import threading
+
+    from bot.discord.cogs import admin
+
+    peer, guild = world["peer"], world["a"]
+    reading, may_finish = threading.Event(), threading.Event()
+    real_load = admin.load_bytes
+
+    def slow_load(data: bytes, name: str, source: str) -> Any:
+        reading.set()
+        may_finish.wait(timeout=20)  # on the event loop, this wait would freeze the bot for 20 s
+        return real_load(data, name, source)
+
+    monkeypatch.setattr(admin, "load_bytes", slow_load)
+    attachment = peer.add_attachment("macedoine.txt", ("Référendum en Macédoine\n" + MACEDONIA).encode())
+    await peer.slash(guild, BOB, "ingest", [{"name": "file", "type": 11, "value": attachment["id"]}],
+                     manage_guild=True, resolved={"attachments": {attachment["id"]: attachment}})
+    await until(reading.is_set)
+    await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    [answer] = await peer.wait_for_posts(1)
+    may_finish.set()
+    posts = await peer.wait_for_posts(2)
+    assert "Fayez al-Serraj" in answer.content and "Ingested 1" in posts[1].content
+
+
 async def test_a_feedback_click_is_stored(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)

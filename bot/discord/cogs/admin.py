@@ -77,7 +77,9 @@ class AdminCog(commands.Cog):
                     raise BadInputError(f"{file.filename}: too large ({file.size} bytes)")
                 name = safe_file_name(file.filename)
                 data = await file.read()
-                articles = load_bytes(data, name, f"discord:{interaction.guild_id}/{name}")
+                # Off the event loop: parsing 8 MB of HTML takes ~18 s, in which no one else's
+                # question would be answered and the gateway's heartbeats would stop.
+                articles = await self.bot.runner.run(load_bytes, data, name, f"discord:{interaction.guild_id}/{name}")
                 report = await self.bot.runner.run(engine.ingest_articles, articles, collection)
             else:
                 report = await self.bot.runner.run(engine.ingest_urls, [url or ""], collection)
