@@ -21,6 +21,7 @@ _ABBREVIATIONS = {
     "sr", "sra", "jr", "co", "inc", "ltd", "vs", "etc", "no", "nº", "art", "p", "pp", "fig",
     "sen", "rep", "gov", "lt", "col", "sgt", "capt", "hr", "fr", "z.b", "bzw", "ca", "av", "ap",
 }
+_WORD_TAIL = 64  # characters read before a full stop to find the word it ends (abbreviations are shorter)
 _BOUNDARY = re.compile(r"(?<=[.!?…»\"”])\s+(?=[\"«“(\[]?[A-ZÀ-ÖØ-Þ0-9¿¡])|\n+")
 
 
@@ -35,12 +36,15 @@ def split_sentences(text: str) -> list[Span]:
     spans: list[Span] = []
     start = 0
     for match in _BOUNDARY.finditer(text):
-        candidate = text[start:match.start()]
         if "\n" not in match.group(0):
-            last_word = re.findall(r"([\w.]+)[.]\W*$", candidate)
-            word = last_word[0].lower() if last_word else ""
+            # Only the end of the sentence so far is read: reading (or copying) all of it, which
+            # grows while abbreviations keep it open ("A. B. C. …"), made splitting quadratic.
+            end = text[max(start, match.start() - _WORD_TAIL):match.start()]
+            last_word = re.search(r"([\w.]+)[.]\W*$", end)
+            word = last_word.group(1).lower() if last_word else ""
             if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
                 continue
+        candidate = text[start:match.start()]
         if candidate.strip():
             spans.append(Span(candidate.strip(), start + len(candidate) - len(candidate.lstrip())))
         start = match.end()

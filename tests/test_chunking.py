@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from retrieval.chunking import chunk_article, split_sentences
 from retrieval.documents import Article
 from retrieval.embeddings import build_embeddings
@@ -15,6 +17,13 @@ def _sample() -> Article:
 def test_sentences_do_not_break_at_abbreviations() -> None:
     spans = split_sentences("M. Al-Theni estime que l'embargo est en cause. Mais les membres ont choisi.")
     assert [s.text for s in spans] == ["M. Al-Theni estime que l'embargo est en cause.", "Mais les membres ont choisi."]
+
+
+@pytest.mark.timeout(60)  # a hang guard: the old splitter re-read the open sentence at each boundary (~30 min)
+def test_a_megabyte_of_initials_is_one_sentence_split_in_one_pass() -> None:
+    text = "Le ministre A. " * 66_000  # ~1 MB whose every full stop follows an initial: no sentence ends
+    [sentence] = split_sentences(text)
+    assert sentence.text == text.strip() and sentence.start == 0
 
 
 def test_chunks_fit_the_model_and_keep_metadata_and_positions() -> None:
