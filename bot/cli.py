@@ -312,6 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.verbose:
+        # trafilatura warns "discarding data: None" for a page it cannot read, beside the one-line
+        # error the loader gives for the same page.
+        logging.getLogger("trafilatura").setLevel(logging.ERROR)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:

@@ -82,12 +82,16 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str | None]]:
     (tmp / "binary.txt").write_bytes(os.urandom(4096))
     (tmp / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(100))
     (tmp / "huge.txt").write_text("mot " * 3_000_000)  # 12 MB of text: under the file-size limit
+    # 200,000 nested <div>s: trafilatura gives up on the page and warns besides
+    (tmp / "nested.html").write_text("<html><body>" + "<div>" * 200_000 + "Le ministre a parlé. " * 9
+                                     + "</div>" * 200_000 + "</body></html>")
     return [
         (["ingest", str(tmp / "empty.txt")], None),
         (["ingest", str(tmp / "binary.txt")], None),
         (["ingest", str(tmp / "photo.jpg")], None),
         (["ingest", str(tmp / "missing.txt")], None),
         (["ingest", str(tmp / "huge.txt")], None),
+        (["ingest", str(tmp / "nested.html")], None),
         (["ask", ""], None),
         (["ask", "-"], "q" * 1_000_000),
         (["ask", "x" * 100_000], None),
