@@ -196,11 +196,18 @@ def article_from_record(record: object, source: str) -> Article:
     )
 
 
-def load_json(text: str, source: str) -> list[Article]:
+def _parse_json(text: str, where: str, line_in_message: bool) -> object:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise BadInputError(f"{source}: invalid JSON ({exc.msg} at line {exc.lineno})") from exc
+        at = f" at line {exc.lineno}" if line_in_message else ""
+        raise BadInputError(f"{where}: invalid JSON ({exc.msg}{at})") from exc
+    except RecursionError as exc:  # '[' * 100000: the decoder recurses once per level
+        raise BadInputError(f"{where}: invalid JSON (nested too deeply)") from exc
+
+
+def load_json(text: str, source: str) -> list[Article]:
+    data = _parse_json(text, source, line_in_message=True)
     records = data if isinstance(data, list) else [data]
     if not records:
         raise BadInputError(f"{source}: the JSON holds no records")
@@ -213,10 +220,7 @@ def load_jsonl(text: str, source: str) -> list[Article]:
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadInputError(f"{source}:{lineno}: invalid JSON ({exc.msg})") from exc
+        record = _parse_json(line, f"{source}:{lineno}", line_in_message=False)
         articles.append(article_from_record(record, f"{source}:{lineno}"))
     if not articles:
         raise BadInputError(f"{source}: the file holds no records")

@@ -85,6 +85,8 @@ def test_folders_are_walked_recursively_skipping_hidden_and_unknown_files(tmp_pa
         ("image.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 50, "unsupported file type"),
         ("broken.json", b'{"title": "x", "text": ', "invalid JSON"),
         ("notext.json", b'{"title": "x"}', "no 'text'"),
+        ("deep.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        ("deep.jsonl", b'{"text": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "nested too deeply"),
         ("fake.pdf", b"this is not a pdf at all", "not a PDF"),
         ("tiny.txt", b"ok", "too short"),
     ],
