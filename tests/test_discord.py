@@ -72,6 +72,13 @@ async def until(condition: Any, timeout: float = 30.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def ingest_attachment(peer: DiscordPeer, guild: Guild, name: str, content: str) -> None:
+    """A member with Manage Server runs /ingest with ``content`` attached as ``name``."""
+    attachment = peer.add_attachment(name, content.encode())
+    await peer.slash(guild, BOB, "ingest", [{"name": "file", "type": 11, "value": attachment["id"]}],
+                     manage_guild=True, resolved={"attachments": {attachment["id"]: attachment}})
+
+
 def no_pings(posts: list[Posted]) -> None:
     for post in posts:
         assert post.payload.get("allowed_mentions", {}).get("parse") == [], post.payload
@@ -137,9 +144,7 @@ async def test_ingest_is_refused_to_members_without_manage_server(world) -> None
 
 async def test_admin_attachment_is_ingested_then_answered_from_and_stays_in_its_server(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild_a, guild_b = world["peer"], world["a"], world["b"]
-    attachment = peer.add_attachment("../../etc/macedoine.txt", ("Référendum en Macédoine\n" + MACEDONIA).encode())
-    await peer.slash(guild_b, BOB, "ingest", [{"name": "file", "type": 11, "value": attachment["id"]}],
-                     manage_guild=True, resolved={"attachments": {attachment["id"]: attachment}})
+    await ingest_attachment(peer, guild_b, "../../etc/macedoine.txt", "Référendum en Macédoine\n" + MACEDONIA)
     [report] = await peer.wait_for_posts(1)
     assert "Ingested 1" in report.content
     [source] = world["engine"].sources(f"guild-{guild_b.id}")
@@ -170,9 +175,7 @@ async def test_other_members_are_answered_while_an_attachment_is_read(world, mon
         return real_load(data, name, source)
 
     monkeypatch.setattr(admin, "load_bytes", slow_load)
-    attachment = peer.add_attachment("macedoine.txt", ("Référendum en Macédoine\n" + MACEDONIA).encode())
-    await peer.slash(guild, BOB, "ingest", [{"name": "file", "type": 11, "value": attachment["id"]}],
-                     manage_guild=True, resolved={"attachments": {attachment["id"]: attachment}})
+    await ingest_attachment(peer, guild, "macedoine.txt", "Référendum en Macédoine\n" + MACEDONIA)
     await until(reading.is_set)
     await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
     [answer] = await peer.wait_for_posts(1)
