@@ -6,6 +6,7 @@ The store and the embedding model are real; the LLM is a fake (named so) for exa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from bot.discord.app import ArticleBot, build_bot
 from tests.conftest import SAMPLE
 from tests.discord_peer import DiscordPeer, Guild, Posted, user
 from tests.fakes import FakeScriptedLLM
+from tests.test_chroma_server import free_port, start_chroma
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -46,23 +48,32 @@ def fake_reply(prompt: str) -> str:
     return "Fayez al-Serraj leads the unity government [1]."
 
 
-@pytest.fixture
-async def world(make_engine, tmp_path) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def running_bot(make_engine: Any, **settings: Any) -> AsyncIterator[dict[str, Any]]:
+    """The bot on two servers, A holding the sample article; ``settings`` override the engine's."""
     guild_a, guild_b = Guild("500000000000000001", "A"), Guild("500000000000000002", "B")
     peer = DiscordPeer([guild_a, guild_b], heartbeat_ms=1000)
     await peer.start()
     engine = make_engine(llm=FakeScriptedLLM(reply=fake_reply), discord_api_url=peer.api_url,
                          discord_gateway_url=peer.gateway_url, discord_rate_limit_per_minute=3,
-                         discord_max_concurrency=2)
+                         discord_max_concurrency=2, **settings)
     engine.ingest_paths([SAMPLE], collection=ArticleBot.guild_collection(int(guild_a.id)))
     bot = build_bot(engine.settings, engine=engine, guild_ready_timeout=0.1)
     task = asyncio.create_task(bot.start("test-token-not-secret"))
-    await asyncio.wait_for(peer.ready.wait(), 60)
-    await asyncio.wait_for(bot.wait_until_ready(), 60)
-    yield {"peer": peer, "bot": bot, "a": guild_a, "b": guild_b, "engine": engine}
-    await bot.close()
-    task.cancel()
-    await peer.stop()
+    try:
+        await asyncio.wait_for(peer.ready.wait(), 60)
+        await asyncio.wait_for(bot.wait_until_ready(), 60)
+        yield {"peer": peer, "bot": bot, "a": guild_a, "b": guild_b, "engine": engine}
+    finally:
+        await bot.close()
+        task.cancel()
+        await peer.stop()
+
+
+@pytest.fixture
+async def world(make_engine) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    async with running_bot(make_engine) as bot_world:
+        yield bot_world
 
 
 async def until(condition: Any, timeout: float = 30.0) -> None:
@@ -207,6 +218,30 @@ async def test_an_llm_failure_is_reported_and_the_next_question_answered(world) 
     await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
     posts = await peer.wait_for_posts(2)
     assert "Fayez al-Serraj" in posts[1].content
+
+
+async def test_a_chroma_server_that_goes_away_is_reported_and_the_bot_answers_once_it_is_back(
+        make_engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    server = start_chroma(tmp_path / "chroma-server", port)
+    try:
+        async with running_bot(make_engine, chroma_url=f"http://127.0.0.1:{port}") as world:
+            peer, guild = world["peer"], world["a"]
+            server.terminate()
+            server.wait(timeout=30)
+            await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+            await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who is the envoy?"}])
+            await peer.slash(guild, BOB, "sources", [], manage_guild=True)
+            failures = await peer.wait_for_posts(3)
+            assert all("article store is not reachable" in p.content for p in failures), failures
+            server = start_chroma(tmp_path / "chroma-server", port)
+            await peer.send_message(guild.channel_id, BOB, "who leads the unity government?", mention_bot=True)
+            posts = await peer.wait_for_posts(4)
+            assert "Fayez al-Serraj" in posts[3].content and "libye-2016.txt" in posts[3].content
+            no_pings(peer.posted)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 async def test_the_bot_reconnects_after_the_gateway_drops(world) -> None:  # type: ignore[no-untyped-def]
