@@ -67,7 +67,7 @@ class Posted:
     channel_id: str
     id: str
     content: str
-    payload: dict[str, Any]
+    payload: dict[str, Any]  # the JSON body; files sent with it under "files", name -> bytes
 
 
 class DiscordPeer:
@@ -168,9 +168,13 @@ class DiscordPeer:
         if request.can_read_body:
             if request.content_type.startswith("multipart/"):
                 reader = await request.multipart()
+                files: dict[str, bytes] = {}
                 async for part in reader:
                     if part.name == "payload_json":
                         body = json.loads(await part.text())
+                    elif part.filename:
+                        files[part.filename] = bytes(await part.read())
+                body = {**(body or {}), "files": files}
             else:
                 raw = await request.read()
                 body = json.loads(raw) if raw else None

@@ -362,6 +362,23 @@ async def test_admin_sources_and_forget(world) -> None:  # type: ignore[no-untyp
     assert "Manage Server" in peer.callbacks[-1]["data"]["content"]
 
 
+async def test_a_long_source_list_comes_as_one_attached_file(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["b"]
+    folder = tmp_path / "feed"
+    folder.mkdir()
+    for i in range(150):
+        (folder / f"depeche-{i:03d}.txt").write_text(f"Dépêche {i}\n\nLe conseil municipal a voté le budget {i}.\n",
+                                                     encoding="utf-8")
+    world["engine"].ingest_paths([folder], collection=f"guild-{guild.id}")
+    await peer.slash(guild, BOB, "sources", [], manage_guild=True)
+    [listing] = await peer.wait_for_posts(1)
+    await asyncio.sleep(1)
+    assert len(peer.posted) == 1  # not the dozen messages 150 lines would take
+    assert "150 articles" in listing.content and listing.payload["flags"] & 64
+    lines = listing.payload["files"]["sources.txt"].decode("utf-8").splitlines()
+    assert {line.split(" — ")[1].split(" (")[0] for line in lines} == {f"Dépêche {i}" for i in range(150)}
+
+
 async def test_slash_ask_with_a_time_filter(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"},

@@ -6,6 +6,7 @@ Attachments are read in memory and never written under their own names, so a fil
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable
 from pathlib import PurePosixPath, PureWindowsPath
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 REFUSAL = "Only members with the **Manage Server** permission can change this server's articles."
+# A listing longer than this many messages comes as one attached file: a server fed by a news feed
+# holds hundreds of articles, and dozens of messages in a row are unreadable and rate-limited.
+MAX_LISTING_MESSAGES = 3
 
 
 def safe_file_name(name: str) -> str:
@@ -106,7 +110,13 @@ class AdminCog(commands.Cog):
             await interaction.followup.send("No articles yet: add some with /ingest.", ephemeral=True)
             return
         text = "\n".join(f"`{s.id}` — {s.title} ({s.date or 'undated'}, {s.lang})" for s in items)
-        for part in split_message(text):
+        parts = split_message(text)
+        if len(parts) > MAX_LISTING_MESSAGES:
+            listing = discord.File(io.BytesIO(text.encode("utf-8")), filename="sources.txt")
+            await interaction.followup.send(f"{len(items)} articles: the list is attached.", file=listing,
+                                            ephemeral=True)
+            return
+        for part in parts:
             await interaction.followup.send(part, ephemeral=True)
 
     @app_commands.command(name="forget", description="Remove an article from this server")
