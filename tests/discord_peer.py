@@ -276,7 +276,10 @@ class DiscordPeer:
         return payload
 
     async def slash(self, guild: Guild, author: dict[str, Any], name: str, options: list[dict[str, Any]],
-                    manage_guild: bool = False, resolved: dict[str, Any] | None = None) -> str:
+                    manage_guild: bool = False, resolved: dict[str, Any] | None = None,
+                    interaction_type: int = 2) -> str:
+        """A slash command (type 2), or with ``interaction_type=4`` an autocomplete request for the
+        option marked ``"focused": True``."""
         command = next(c for c in self.commands if c["name"] == name)
         interaction_id, token = snowflake(), "tok" + snowflake()
         self._interaction_channels[token] = guild.channel_id
@@ -284,7 +287,8 @@ class DiscordPeer:
         if resolved:
             data["resolved"] = resolved
         await self.dispatch("INTERACTION_CREATE", {
-            "id": interaction_id, "application_id": str(APP_ID), "type": 2, "data": data, "guild_id": guild.id,
+            "id": interaction_id, "application_id": str(APP_ID), "type": interaction_type, "data": data,
+            "guild_id": guild.id,
             "channel_id": guild.channel_id,
             "channel": {"id": guild.channel_id, "type": 0, "guild_id": guild.id, "name": "general", "position": 0,
                         "permission_overwrites": []},

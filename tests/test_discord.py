@@ -379,6 +379,30 @@ async def test_a_long_source_list_comes_as_one_attached_file(world, tmp_path) ->
     assert {line.split(" — ")[1].split(" (")[0] for line in lines} == {f"Dépêche {i}" for i in range(150)}
 
 
+async def test_forget_suggests_this_servers_articles_to_admins_only(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild_a, guild_b = world["peer"], world["a"], world["b"]
+    await ingest_attachment(peer, guild_b, "macedoine.txt", "Référendum en Macédoine\n" + MACEDONIA)
+    await ingest_attachment(peer, guild_b, "budget.txt", "Le budget de Skopje\n" + MACEDONIA.replace("Ivanov", "Zaev"))
+    await peer.wait_for_posts(2)
+
+    async def suggest(guild: Guild, typed: str, manage_guild: bool = True) -> list[dict[str, str]]:
+        """The choices Discord would show while a member types ``typed`` into /forget's source_id."""
+        asked = len(peer.callbacks)
+        option = {"name": "source_id", "type": 3, "value": typed, "focused": True}
+        await peer.slash(guild, BOB, "forget", [option], manage_guild=manage_guild, interaction_type=4)
+        await until(lambda: len(peer.callbacks) > asked)
+        callback = peer.callbacks[asked]
+        assert callback["type"] == 8  # an autocomplete result
+        return list(callback["data"]["choices"])
+
+    assert await suggest(guild_b, "macéd") == [{"name": "Référendum en Macédoine",
+                                                "value": f"discord:{guild_b.id}/macedoine.txt"}]
+    assert {c["value"] for c in await suggest(guild_b, "")} == {f"discord:{guild_b.id}/macedoine.txt",
+                                                                f"discord:{guild_b.id}/budget.txt"}
+    assert await suggest(guild_a, "macéd") == []  # server A holds only the Libya article
+    assert await suggest(guild_b, "macéd", manage_guild=False) == []
+
+
 async def test_slash_ask_with_a_time_filter(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"},

@@ -6,6 +6,7 @@ Attachments are read in memory and never written under their own names, so a fil
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from bot.discord.replies import error_message
 from retrieval.engine import IngestReport
 from retrieval.errors import ArticlebotError, BadInputError, NotFoundError
 from retrieval.loading import load_bytes
+from retrieval.store import SourceInfo
 
 if TYPE_CHECKING:
     from bot.discord.app import ArticleBot
@@ -55,6 +57,23 @@ def summary(report: IngestReport) -> str:
     lines += [f"• {title}" for title in report.ingested[:10]]
     lines += [f"✗ {reason}" for _, reason in report.failed[:10]]
     return "\n".join(lines)
+
+
+def source_choices(items: list[SourceInfo], typed: str) -> list[app_commands.Choice[str]]:
+    """What /forget offers as the admin types: articles whose title or id holds the typed text.
+
+    Discord takes at most 25 choices of at most 100 characters each; a longer id can still be pasted.
+    """
+    typed = typed.strip().lower()
+    choices = []
+    for item in items:
+        if len(item.id) > 100 or (typed and typed not in item.title.lower() and typed not in item.id.lower()):
+            continue
+        name = f"{item.title} ({item.date})" if item.date else item.title
+        choices.append(app_commands.Choice(name=(name or item.id)[:100], value=item.id))
+        if len(choices) == 25:
+            break
+    return choices
 
 
 class AdminCog(commands.Cog):
@@ -134,3 +153,15 @@ class AdminCog(commands.Cog):
             await interaction.followup.send(error_message(exc), ephemeral=True)
             return
         await interaction.followup.send(f"Removed `{source_id}` ({removed} passages).", ephemeral=True)
+
+    @forget.autocomplete("source_id")
+    @manage_guild_only()
+    async def forget_choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        assert interaction.guild_id is not None
+        try:
+            # Not through the runner: Discord drops a suggestion list that takes over 3 s, and the
+            # runner's workers may all be busy with the model; listing sources only reads the store.
+            items = await asyncio.to_thread(self.bot.engine.sources, self.bot.guild_collection(interaction.guild_id))
+        except ArticlebotError:
+            return []
+        return source_choices(items, typed)
