@@ -185,6 +185,14 @@ class Engine:
         report.merge(self.ingest_articles(self.with_date(articles, date), collection, progress))
         return report
 
+    def ingest_feed(self, url: str, collection: str = "default") -> IngestReport:
+        """A feed's new or changed items, refusing a URL that is not a feed: what following a feed
+        needs, where an article page taken for a feed would be fetched again at every poll."""
+        fetched = self._fetch(url)
+        if fetched.suffix != ".feed":
+            raise BadInputError(f"{url}: not an RSS or Atom feed")
+        return self._ingest_feed(url, fetched.data, collection, None)
+
     def _ingest_feed(self, url: str, data: bytes, collection: str, progress: Progress | None) -> IngestReport:
         from dataclasses import replace
 

@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = None
     discord_rate_limit_per_minute: int = 5
     discord_max_concurrency: int = 2
+    discord_feed_poll_minutes: float = Field(default=15.0, gt=0)
+    discord_max_feeds_per_server: int = 20
 
     @field_validator("home", mode="after")
     @classmethod
@@ -105,6 +107,10 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.home / "feedback.sqlite3"
+
+    @property
+    def discord_feeds_path(self) -> Path:
+        return self.home / "discord-feeds.sqlite3"
 
     @property
     def lock_path(self) -> Path:

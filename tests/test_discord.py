@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 from bot.discord.app import ArticleBot, build_bot
+from bot.discord.follows import FeedFollows
 from tests.conftest import SAMPLE
 from tests.discord_peer import DiscordPeer, Guild, Posted, user
 from tests.fakes import FakeScriptedLLM
 from tests.test_chroma_server import free_port, start_chroma
+from tests.web_server import NewsSite, article_page, rss
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -401,6 +403,69 @@ async def test_forget_suggests_this_servers_articles_to_admins_only(world) -> No
                                                                 f"discord:{guild_b.id}/budget.txt"}
     assert await suggest(guild_a, "macéd") == []  # server A holds only the Libya article
     assert await suggest(guild_b, "macéd", manage_guild=False) == []
+
+
+async def test_a_followed_feed_brings_its_new_items_until_unfollowed(make_engine) -> None:  # type: ignore[no-untyped-def]
+    site = NewsSite()
+    site.html("/a1", article_page("Budget de Skopje", ["Le conseil municipal de Skopje a voté le budget de la "
+                                                        "ville pour l'année prochaine, après un long débat."]))
+    site.html("/a2", article_page("Référendum en Macédoine", [MACEDONIA]))
+    site.html("/a3", article_page("Météo", ["Il pleuvra demain sur toute la Macédoine du Nord, selon les prévisions."]))
+    items = [("Budget de Skopje", site.url("/a1"), "Fri, 28 Sep 2018 10:00:00 GMT")]
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+    feed = site.url("/feed")
+    try:
+        async with running_bot(make_engine, allow_private_urls=True, discord_feed_poll_minutes=0.01,
+                               discord_max_feeds_per_server=1) as world:
+            peer, guild = world["peer"], world["b"]
+            collection = f"guild-{guild.id}"
+
+            def stored_titles() -> set[str]:
+                return {s.title for s in world["engine"].sources(collection)}
+
+            await peer.slash(guild, ALICE, "follow", [{"name": "url", "type": 3, "value": feed}])
+            await until(lambda: peer.callbacks)
+            assert "Manage Server" in peer.callbacks[0]["data"]["content"] and "/feed" not in site.hits
+            await peer.slash(guild, BOB, "follow", [{"name": "url", "type": 3, "value": site.url("/a1")}],
+                             manage_guild=True)
+            [not_a_feed] = await peer.wait_for_posts(1)
+            assert "not an RSS or Atom feed" in not_a_feed.content
+            await peer.slash(guild, BOB, "follow", [{"name": "url", "type": 3, "value": feed}], manage_guild=True)
+            posts = await peer.wait_for_posts(2)
+            assert "Following" in posts[1].content and "Ingested 1" in posts[1].content
+            assert FeedFollows(world["engine"].settings.discord_feeds_path).of(int(guild.id)) == [feed]  # on disk
+            await peer.slash(guild, BOB, "follow", [{"name": "url", "type": 3, "value": site.url("/other")}],
+                             manage_guild=True)
+            posts = await peer.wait_for_posts(3)
+            assert "already follows 1 feed," in posts[2].content and "/other" not in site.hits
+
+            site.routes["/feed"] = (500, {"Content-Type": "text/plain"}, b"down for maintenance")
+            polls = site.hits["/feed"]
+            await until(lambda: site.hits["/feed"] >= polls + 2)  # failing polls are logged, and polling goes on
+            items.append(("Référendum en Macédoine", site.url("/a2"), "Sun, 30 Sep 2018 18:00:00 GMT"))
+            site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+            await until(lambda: "Référendum en Macédoine" in stored_titles(), timeout=60)
+            await peer.send_message(guild.channel_id, ALICE, "Who boycotted the Macedonia referendum?",
+                                    mention_bot=True)
+            posts = await peer.wait_for_posts(4)
+            assert "Gjorge Ivanov" in posts[3].content and site.url("/a2") in posts[3].content
+            assert site.hits["/a1"] == 2  # the unchanged item was not fetched again at each poll
+
+            def last_reply() -> str:
+                return str(peer.callbacks[-1].get("data", {}).get("content", ""))
+
+            await peer.slash(guild, BOB, "feeds", [], manage_guild=True)
+            await until(lambda: feed in last_reply())
+            await peer.slash(guild, BOB, "unfollow", [{"name": "url", "type": 3, "value": feed}], manage_guild=True)
+            await until(lambda: "Stopped following" in last_reply())
+            polls = site.hits["/feed"]
+            items.append(("Météo", site.url("/a3"), "Mon, 01 Oct 2018 06:00:00 GMT"))
+            site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+            await asyncio.sleep(3)  # five poll intervals
+            assert site.hits["/feed"] == polls and "/a3" not in site.hits
+            assert "Référendum en Macédoine" in stored_titles()  # unfollowing keeps what was ingested
+    finally:
+        site.close()
 
 
 async def test_slash_ask_with_a_time_filter(world) -> None:  # type: ignore[no-untyped-def]

@@ -14,6 +14,7 @@ import discord
 import yarl
 from discord.ext import commands
 
+from bot.discord.follows import FeedFollows
 from bot.discord.workers import EngineRunner, RateLimiter
 from retrieval.engine import Engine
 from retrieval.feedback import FeedbackLog
@@ -43,14 +44,16 @@ class ArticleBot(commands.Bot):
         self.runner = EngineRunner(self.settings.discord_max_concurrency)
         self.limiter = RateLimiter(self.settings.discord_rate_limit_per_minute)
         self.conversations: dict[int, list[tuple[str, str]]] = {}
+        self.follows = FeedFollows(self.settings.discord_feeds_path)
 
     async def setup_hook(self) -> None:
         from bot.discord.cogs.admin import AdminCog
         from bot.discord.cogs.ask import AskCog
         from bot.discord.cogs.errors import ErrorsCog
         from bot.discord.cogs.feedback import FeedbackButton, FeedbackCog
+        from bot.discord.cogs.feeds import FeedsCog
 
-        for cog in (ErrorsCog(self), AskCog(self), AdminCog(self), FeedbackCog(self)):
+        for cog in (ErrorsCog(self), AskCog(self), AdminCog(self), FeedbackCog(self), FeedsCog(self)):
             await self.add_cog(cog)
         self.add_dynamic_items(FeedbackButton)
         await self.tree.sync()
@@ -59,8 +62,9 @@ class ArticleBot(commands.Bot):
         """No prefix commands: questions are handled by the ask cog's listener."""
 
     async def close(self) -> None:
+        await super().close()  # unloads the cogs first, which stops the feed poller
         self.runner.close()
-        await super().close()
+        self.follows.close()
 
     @staticmethod
     def guild_collection(guild_id: int) -> str:

@@ -52,6 +52,17 @@ def manage_guild_only() -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
+def for_admins() -> Callable[[T], T]:
+    """A command for members with Manage Server, in a server: hidden from the others by default,
+    and checked by the bot on every call."""
+
+    def decorate(func: T) -> T:
+        return app_commands.guild_only()(app_commands.default_permissions(manage_guild=True)(
+            manage_guild_only()(func)))
+
+    return decorate
+
+
 def summary(report: IngestReport) -> str:
     lines = [f"Ingested {len(report.ingested)}, unchanged {len(report.unchanged)}, failed {len(report.failed)}."]
     lines += [f"• {title}" for title in report.ingested[:10]]
@@ -82,9 +93,7 @@ class AdminCog(commands.Cog):
 
     @app_commands.command(name="ingest", description="Add an article to this server (file or URL)")
     @app_commands.describe(file="A txt, md, html, pdf or json file", url="An article's web address")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
-    @manage_guild_only()
+    @for_admins()
     async def ingest(self, interaction: discord.Interaction, file: discord.Attachment | None = None,
                      url: str | None = None) -> None:
         if file is None and not url:
@@ -112,9 +121,7 @@ class AdminCog(commands.Cog):
         await interaction.followup.send(summary(report)[:1900], ephemeral=True)
 
     @app_commands.command(name="sources", description="List this server's articles")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
-    @manage_guild_only()
+    @for_admins()
     async def sources(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(thinking=True, ephemeral=True)
@@ -140,9 +147,7 @@ class AdminCog(commands.Cog):
 
     @app_commands.command(name="forget", description="Remove an article from this server")
     @app_commands.describe(source_id="The article's id, as /sources shows it")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
-    @manage_guild_only()
+    @for_admins()
     async def forget(self, interaction: discord.Interaction, source_id: str) -> None:
         assert interaction.guild_id is not None
         await interaction.response.defer(thinking=True, ephemeral=True)
