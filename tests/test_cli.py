@@ -154,3 +154,28 @@ def test_eval_prints_the_contract_figures(cli_env: dict[str, str], tmp_path: Pat
     assert records["1"]["correct"] is True and records["1"]["sources"] == ["libya"] and records["1"]["rank"] == 1
     assert "Kobler" in records["1"]["answer"] and records["1"]["checks"]["similarity"]
     assert records["3"]["abstained"] is True and records["3"]["reason"]
+
+
+def test_feedback_lists_and_exports_the_votes_cast_in_discord(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from retrieval.answering import Answer
+    from retrieval.feedback import FeedbackLog
+
+    log = FeedbackLog(Path(cli_env["ARTICLEBOT_HOME"]) / "feedback.sqlite3")  # what the bot writes
+    answer = Answer(question="who leads the unity government?", answer="Fayez al-Serraj [1]", abstained=False,
+                    sources=[], timings_ms={}, prompt="answer")
+    up, down, unrated = (log.record_answer(answer, scope="42", user=u) for u in ("1", "2", "3"))
+    log.vote(up, "1", up=True)
+    log.vote(down, "2", up=False)
+    log.vote(down, "2", up=True)  # changed their mind: one vote, the last
+    log.close()
+
+    listing = run(cli_env, "feedback")
+    assert listing.returncode == 0 and listing.stdout.count("👍") == 2 and "👎" not in listing.stdout
+    assert "who leads the unity government?" in listing.stdout and "2 votes" in listing.stderr
+    export = tmp_path / "votes.jsonl"
+    assert run(cli_env, "feedback", "--export", str(export)).returncode == 0
+    records = [json.loads(line) for line in export.read_text(encoding="utf-8").splitlines()]
+    assert {r["answer_id"] for r in records} == {up, down} and unrated not in export.read_text(encoding="utf-8")
+    assert all(r["vote"] == "up" and r["scope"] == "42" and r["answer"] == "Fayez al-Serraj [1]" for r in records)
+    missing = run(cli_env, "feedback", "--export", str(tmp_path / "no-such-dir" / "votes.jsonl"))
+    assert missing.returncode == 2 and "cannot write" in missing.stderr
