@@ -7,14 +7,13 @@ answer, its sources and the prompt that produced it — what someone tuning prom
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from retrieval.answering import Answer
+from retrieval.local_db import LocalDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS answers (
@@ -27,16 +26,11 @@ CREATE TABLE IF NOT EXISTS votes (
 """
 
 
-class FeedbackLog:
+class FeedbackLog(LocalDatabase):
     """Thread-safe: the bot records from worker threads and the event loop alike."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        super().__init__(path, _SCHEMA)
 
     def record_answer(self, answer: Answer, scope: str = "", user: str = "") -> str:
         answer_id = uuid.uuid4().hex[:16]
@@ -64,7 +58,3 @@ class FeedbackLog:
         return [{"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(r[0])), "vote": "up" if r[1] > 0 else "down",
                  "user": r[2], "scope": r[3], "question": r[4], "answer": r[5], "sources": json.loads(r[6]),
                  "prompt": r[7], "answer_id": r[8]} for r in rows]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

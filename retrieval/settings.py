@@ -113,6 +113,10 @@ class Settings(BaseSettings):
         return self.home / "discord-feeds.sqlite3"
 
     @property
+    def discord_conversations_path(self) -> Path:
+        return self.home / "discord-conversations.sqlite3"
+
+    @property
     def lock_path(self) -> Path:
         return self.home / "ingest.lock"
 

@@ -140,8 +140,9 @@ class DiscordPeer:
                     "session_id": "session-1", "resume_gateway_url": self.gateway_url, "shard": [0, 1],
                     "application": {"id": str(APP_ID), "flags": 0},
                 })
-                for guild in self.guilds.values():
-                    await self.dispatch("GUILD_CREATE", guild.payload())
+                for guild in self.guilds.values():  # with its active threads, as Discord sends them
+                    threads = [t for t in self.threads.values() if t["guild_id"] == guild.id]
+                    await self.dispatch("GUILD_CREATE", {**guild.payload(), "threads": threads})
                 self.ready.set()
             elif op == 6:
                 self.resumes += 1

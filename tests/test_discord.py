@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bot.discord.app import ArticleBot, build_bot
+from bot.discord.conversations import Conversations
 from bot.discord.follows import FeedFollows
 from tests.conftest import SAMPLE
 from tests.discord_peer import DiscordPeer, Guild, Posted, user
@@ -124,9 +125,38 @@ async def test_follow_up_in_the_thread_uses_the_earlier_turn(world) -> None:  # 
     await peer.wait_for_posts(1)
     await peer.send_message(question["id"], ALICE, "and who is the UN's man there?")
     posts = await peer.wait_for_posts(2, channel_id=question["id"])
-    assert "Martin Kobler" in posts[1].content
+    assert posts[1].content.startswith("Martin Kobler")  # the answer; the sources' quotes name him too
     condense_prompts = [c for c in world["engine"].llm.calls if c.startswith("Conversation:")]
     assert condense_prompts and "who leads the unity government?" in condense_prompts[-1]
+
+
+async def test_a_follow_up_after_the_bot_restarts_is_read_with_the_earlier_turn(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    question = await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    await peer.wait_for_posts(1)
+    await world["bot"].close()  # a deploy: the same ARTICLEBOT_HOME, a new process's bot
+    bot = build_bot(world["engine"].settings, engine=world["engine"], guild_ready_timeout=0.1)
+    task = asyncio.create_task(bot.start("test-token-not-secret"))
+    try:
+        await asyncio.wait_for(bot.wait_until_ready(), 60)
+        await peer.send_message(question["id"], ALICE, "and who is the UN's man there?")
+        posts = await peer.wait_for_posts(2, channel_id=question["id"])
+        assert posts[1].content.startswith("Martin Kobler")  # read as "Who is the UN special envoy to Libya?"
+    finally:
+        await bot.close()
+        task.cancel()
+
+
+def test_a_thread_keeps_its_last_turns_across_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite3"
+    first = Conversations(path, max_turns=2)
+    for n in range(3):
+        first.add(7, f"question {n}", f"answer {n}")
+    first.add(8, "other thread", "other answer")
+    first.close()
+    again = Conversations(path, max_turns=2)
+    assert again.turns(7) == [("question 1", "answer 1"), ("question 2", "answer 2")]
+    assert 8 in again and 9 not in again and again.turns(9) == []
 
 
 async def test_a_long_answer_is_split_cleanly(world) -> None:  # type: ignore[no-untyped-def]

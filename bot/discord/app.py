@@ -14,6 +14,7 @@ import discord
 import yarl
 from discord.ext import commands
 
+from bot.discord.conversations import Conversations
 from bot.discord.follows import FeedFollows
 from bot.discord.workers import EngineRunner, RateLimiter
 from retrieval.engine import Engine
@@ -43,7 +44,7 @@ class ArticleBot(commands.Bot):
         self.feedback = feedback
         self.runner = EngineRunner(self.settings.discord_max_concurrency)
         self.limiter = RateLimiter(self.settings.discord_rate_limit_per_minute)
-        self.conversations: dict[int, list[tuple[str, str]]] = {}
+        self.conversations = Conversations(self.settings.discord_conversations_path)
         self.follows = FeedFollows(self.settings.discord_feeds_path)
 
     async def setup_hook(self) -> None:
@@ -65,6 +66,7 @@ class ArticleBot(commands.Bot):
         await super().close()  # unloads the cogs first, which stops the feed poller
         self.runner.close()
         self.follows.close()
+        self.conversations.close()
 
     @staticmethod
     def guild_collection(guild_id: int) -> str:

@@ -3,22 +3,18 @@ resumes them (the articles themselves are in the store; this is only the list to
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from pathlib import Path
+
+from retrieval.local_db import LocalDatabase
 
 _SCHEMA = "CREATE TABLE IF NOT EXISTS follows (guild TEXT, url TEXT, created REAL, PRIMARY KEY (guild, url))"
 
 
-class FeedFollows:
+class FeedFollows(LocalDatabase):
     """Thread-safe: commands run on the event loop, polls read it from a worker thread."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(_SCHEMA)
+        super().__init__(path, _SCHEMA)
 
     def add(self, guild_id: int, url: str) -> bool:
         """False when the server already follows ``url``."""
@@ -40,7 +36,3 @@ class FeedFollows:
     def all(self) -> list[tuple[int, str]]:
         with self._lock:
             return [(int(g), u) for g, u in self._db.execute("SELECT guild, url FROM follows ORDER BY created")]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()

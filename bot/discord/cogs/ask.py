@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from bot.discord.app import ArticleBot
 
 log = logging.getLogger(__name__)
-_MAX_TURNS = 6
 
 
 class AskCog(commands.Cog):
@@ -102,7 +101,7 @@ class AskCog(commands.Cog):
         if wait := self._slow_down(message.author.id):
             await channel.send(wait, reference=message, mention_author=False)
             return
-        history = self.bot.conversations.get(channel.id) if in_our_thread else None
+        history = self.bot.conversations.turns(channel.id) if in_our_thread else None
         target: discord.abc.Messageable = channel
         if not in_our_thread and isinstance(channel, discord.TextChannel):
             target = await message.create_thread(name=_thread_name(question))
@@ -116,9 +115,7 @@ class AskCog(commands.Cog):
             self._remember(target.id, answer)
 
     def _remember(self, thread_id: int, answer: Answer) -> None:
-        turns = self.bot.conversations.setdefault(thread_id, [])
-        turns.append((answer.standalone_question or answer.question, answer.answer))
-        del turns[:-_MAX_TURNS]
+        self.bot.conversations.add(thread_id, answer.standalone_question or answer.question, answer.answer)
 
 
 def _thread_name(question: str) -> str:
