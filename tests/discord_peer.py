@@ -79,6 +79,7 @@ class DiscordPeer:
         self.posted: list[Posted] = []
         self.callbacks: list[dict[str, Any]] = []
         self.threads: dict[str, dict[str, Any]] = {}
+        self.threads_forbidden = False  # when set, creating a thread answers 403 Missing Permissions
         self.typing: list[str] = []
         self.heartbeats: list[float] = []
         self.commands: list[dict[str, Any]] = []
@@ -223,6 +224,9 @@ class DiscordPeer:
         return message
 
     async def _create_thread(self, channel_id: str, message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        if self.threads_forbidden:
+            raise web.HTTPForbidden(text=json.dumps({"message": "Missing Permissions", "code": 50013}),
+                                    content_type="application/json")
         guild_id = next(g.id for g in self.guilds.values() if g.channel_id == channel_id)
         thread = {"id": message_id, "type": 11, "guild_id": guild_id, "parent_id": channel_id,
                   "name": body.get("name", ""), "owner_id": str(BOT_ID), "message_count": 0, "member_count": 1,

@@ -159,6 +159,19 @@ def test_a_thread_keeps_its_last_turns_across_reopening(tmp_path: Path) -> None:
     assert 8 in again and 9 not in again and again.turns(9) == []
 
 
+async def test_where_the_bot_may_not_open_threads_it_answers_in_the_channel(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    peer.threads_forbidden = True  # a server that does not give the bot Create Public Threads
+    await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    [post] = await peer.wait_for_posts(1)
+    assert post.channel_id == guild.channel_id and post.content.startswith("Fayez al-Serraj")
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"}])
+    posts = await peer.wait_for_posts(2)
+    await asyncio.sleep(1)
+    assert len(peer.posted) == 2 and posts[1].content.startswith("Fayez al-Serraj")  # and no error after it
+    assert not peer.threads
+
+
 async def test_a_long_answer_is_split_cleanly(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.send_message(guild.channel_id, ALICE, "give me a long answer about the unity government",

@@ -81,7 +81,11 @@ class AskCog(commands.Cog):
             msg = await interaction.followup.send(part, wait=True, view=view if last else discord.utils.MISSING)
             first = first or msg
         if first is not None and isinstance(interaction.channel, discord.TextChannel):
-            thread = await interaction.channel.create_thread(name=_thread_name(question), message=first)
+            try:
+                thread = await interaction.channel.create_thread(name=_thread_name(question), message=first)
+            except discord.HTTPException as exc:  # the answer stands; follow-ups go by @mention
+                log.info("no thread for an answer in channel %s: %s", interaction.channel.id, exc.text or exc.status)
+                return
             self._remember(thread.id, answer)
 
     # -- @mention and thread follow-ups ------------------------------------------------------
@@ -104,7 +108,10 @@ class AskCog(commands.Cog):
         history = self.bot.conversations.turns(channel.id) if in_our_thread else None
         target: discord.abc.Messageable = channel
         if not in_our_thread and isinstance(channel, discord.TextChannel):
-            target = await message.create_thread(name=_thread_name(question))
+            try:
+                target = await message.create_thread(name=_thread_name(question))
+            except discord.HTTPException as exc:  # no Create Public Threads here: answer in the channel
+                log.info("no thread for a question in channel %s: %s", channel.id, exc.text or exc.status)
         async with target.typing():
             answer, failure = await self._answer(question, message.guild.id, message.author.id, history)
         if answer is None:
