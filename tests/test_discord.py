@@ -172,6 +172,24 @@ async def test_where_the_bot_may_not_open_threads_it_answers_in_the_channel(worl
     assert not peer.threads
 
 
+async def test_a_direct_message_is_answered_from_the_shared_collection_only(make_engine) -> None:  # type: ignore[no-untyped-def]
+    dm_channel = "700000000000000001"  # a channel of no server: a direct message
+    async with running_bot(make_engine) as world:  # no shared collection: nothing to answer from
+        await world["peer"].send_message(dm_channel, ALICE, "who leads the unity government?")
+        [hint] = await world["peer"].wait_for_posts(1)
+        assert hint.channel_id == dm_channel and "ask me in a server" in hint.content
+    async with running_bot(make_engine, discord_shared_collection="shared-news") as world:
+        peer = world["peer"]
+        world["engine"].ingest_paths([SAMPLE], collection="shared-news")
+        await peer.send_message(dm_channel, ALICE, "who leads the unity government?")
+        [answer] = await peer.wait_for_posts(1)
+        assert answer.channel_id == dm_channel and answer.content.startswith("Fayez al-Serraj")
+        await peer.send_message(dm_channel, ALICE, "and who is the UN's man there?")
+        posts = await peer.wait_for_posts(2)
+        assert posts[1].content.startswith("Martin Kobler")  # read with the earlier turn, as in a thread
+        no_pings(peer.posted)
+
+
 async def test_a_long_answer_is_split_cleanly(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.send_message(guild.channel_id, ALICE, "give me a long answer about the unity government",

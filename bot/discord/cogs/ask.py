@@ -19,6 +19,9 @@ if TYPE_CHECKING:
     from bot.discord.app import ArticleBot
 
 log = logging.getLogger(__name__)
+# Without ARTICLEBOT_DISCORD_SHARED_COLLECTION a direct message has no articles to be answered from.
+DIRECT_MESSAGE_HINT = ("I answer questions about each server's articles: "
+                       "ask me in a server, with /ask or by mentioning me.")
 
 
 class AskCog(commands.Cog):
@@ -91,21 +94,26 @@ class AskCog(commands.Cog):
     # -- @mention and thread follow-ups ------------------------------------------------------
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or self.bot.user is None or message.guild is None:
+        if message.author.bot or self.bot.user is None:
             return
         channel = message.channel
+        guild_id = message.guild.id if message.guild else None
+        direct = guild_id is None  # a direct message: a conversation of its own, like a thread
         in_our_thread = isinstance(channel, discord.Thread) and (
             channel.id in self.bot.conversations or channel.owner_id == self.bot.user.id)
         mentioned = self.bot.user in message.mentions
-        if not (in_our_thread or mentioned):
+        if not (direct or in_our_thread or mentioned):
             return
         question = re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
         if not question:
             return
+        if direct and not self.bot.collections_for(None):
+            await channel.send(DIRECT_MESSAGE_HINT)
+            return
         if wait := self._slow_down(message.author.id):
             await channel.send(wait, reference=message, mention_author=False)
             return
-        history = self.bot.conversations.turns(channel.id) if in_our_thread else None
+        history = self.bot.conversations.turns(channel.id) if in_our_thread or direct else None
         target: discord.abc.Messageable = channel
         if not in_our_thread and isinstance(channel, discord.TextChannel):
             try:
@@ -113,13 +121,15 @@ class AskCog(commands.Cog):
             except discord.HTTPException as exc:  # no Create Public Threads here: answer in the channel
                 log.info("no thread for a question in channel %s: %s", channel.id, exc.text or exc.status)
         async with target.typing():
-            answer, failure = await self._answer(question, message.guild.id, message.author.id, history)
+            answer, failure = await self._answer(question, guild_id, message.author.id, history)
         if answer is None:
             await target.send(failure)
             return
-        await self._send_answer(target, answer, message.guild.id, message.author.id)
+        await self._send_answer(target, answer, guild_id, message.author.id)
         if isinstance(target, discord.Thread):
             self._remember(target.id, answer)
+        elif direct:
+            self._remember(channel.id, answer)
 
     def _remember(self, thread_id: int, answer: Answer) -> None:
         self.bot.conversations.add(thread_id, answer.standalone_question or answer.question, answer.answer)
