@@ -162,7 +162,7 @@ class Engine:
 
         s = self.settings
         return fetch(url, allow_private=s.allow_private_urls, timeout_s=s.fetch_timeout_s,
-                     max_bytes=s.fetch_max_bytes)
+                     max_bytes=s.fetch_max_bytes, deadline_s=s.fetch_deadline_s)
 
     def ingest_urls(self, urls: list[str], collection: str = "default",
                     progress: Progress | None = None, date: str = "") -> IngestReport:

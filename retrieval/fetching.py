@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -95,13 +96,22 @@ class _CheckedTransport(httpx.HTTPTransport):
         self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=_CheckedBackend(allow_private))
 
 
-def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int) -> Fetched:
+def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, deadline_s: float = 60.0) -> Fetched:
+    """``timeout_s`` bounds each wait (connecting, each read); ``deadline_s`` the whole download, so
+    that a server sending a byte every few seconds cannot hold a worker for hours."""
     current = url
+    deadline = time.monotonic() + deadline_s
+
+    def check_deadline() -> None:
+        if time.monotonic() > deadline:
+            raise BadInputError(
+                f"{current}: the download took longer than {deadline_s:.0f} s (ARTICLEBOT_FETCH_DEADLINE_S)")
     with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout_s), trust_env=False,
                       transport=_CheckedTransport(allow_private),
                       headers={"User-Agent": "articlebot/0.1 (+news question answering)"}) as client:
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(current)
+            check_deadline()
             try:
                 with client.stream("GET", current) as response:
                     if response.is_redirect:
@@ -124,6 +134,7 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int) ->
                         body.extend(block)
                         if len(body) > max_bytes:
                             raise BadInputError(f"{current}: too large (over {max_bytes} bytes)")
+                        check_deadline()
                     return Fetched(str(response.url), content_type, suffix, bytes(body))
             except _Refused as exc:
                 raise BadInputError(f"{current}: {exc}") from exc

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
 
     allow_private_urls: bool = False
     fetch_timeout_s: float = 15.0
+    fetch_deadline_s: float = 60.0
     fetch_max_bytes: int = 10_000_000
     max_file_bytes: int = 20_000_000
     # About 400 pages, 15 times the longest news features: 996,283 characters of the eval articles

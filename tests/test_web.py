@@ -33,7 +33,8 @@ def site() -> Iterator[NewsSite]:
 
 @pytest.fixture
 def engine(make_engine):  # type: ignore[no-untyped-def]
-    return make_engine(llm=None, allow_private_urls=True, fetch_timeout_s=2.0, fetch_max_bytes=200_000)
+    return make_engine(llm=None, allow_private_urls=True, fetch_timeout_s=2.0, fetch_max_bytes=200_000,
+                       fetch_deadline_s=4.0)
 
 
 def stored_text(engine, collection: str = "default") -> str:  # type: ignore[no-untyped-def]
@@ -119,6 +120,7 @@ def test_pdf_keeps_page_numbers(site: NewsSite, engine) -> None:  # type: ignore
      "too large"),
     ("/bomb", (200, {"Content-Type": "text/html", "Content-Encoding": "gzip"}, gzip_bomb(50_000_000)), "too large"),
     ("/never", (200, {}, b""), "no answer within"),
+    ("/drip", (200, {}, b""), "took longer than 4 s"),
     ("/gone", (404, {"Content-Type": "text/html"}, b"<html>gone</html>"), "HTTP 404"),
 ])
 def test_hostile_or_broken_urls_are_refused_with_a_reason(  # type: ignore[no-untyped-def]

@@ -67,6 +67,19 @@ class NewsSite:
                 if path == "/never":
                     time.sleep(30)
                     return
+                if path == "/drip":  # a page that never ends: one byte every 0.2 s, each well within a timeout
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    try:
+                        for _ in range(100000):
+                            self.wfile.write(b"<")
+                            self.wfile.flush()
+                            time.sleep(0.2)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    return
                 status, headers, body = site.routes.get(path, (404, {"Content-Type": "text/plain"}, b"nope"))
                 data = body() if callable(body) else body
                 self.send_response(status)
