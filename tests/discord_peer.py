@@ -223,19 +223,25 @@ class DiscordPeer:
             self._changed.notify_all()
         return message
 
-    async def _create_thread(self, channel_id: str, message_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    async def _create_thread(self, channel_id: str, message_id: str, body: dict[str, Any],
+                             owner_id: str = str(BOT_ID)) -> dict[str, Any]:
         if self.threads_forbidden:
             raise web.HTTPForbidden(text=json.dumps({"message": "Missing Permissions", "code": 50013}),
                                     content_type="application/json")
         guild_id = next(g.id for g in self.guilds.values() if g.channel_id == channel_id)
         thread = {"id": message_id, "type": 11, "guild_id": guild_id, "parent_id": channel_id,
-                  "name": body.get("name", ""), "owner_id": str(BOT_ID), "message_count": 0, "member_count": 1,
+                  "name": body.get("name", ""), "owner_id": owner_id, "message_count": 0, "member_count": 1,
                   "rate_limit_per_user": 0, "flags": 0, "last_message_id": None,
                   "thread_metadata": {"archived": False, "auto_archive_duration": 1440,
                                       "archive_timestamp": now_iso(), "locked": False}}
         self.threads[thread["id"]] = thread
         await self.dispatch("THREAD_CREATE", {**thread, "newly_created": True})
         return thread
+
+    async def open_thread(self, guild: Guild, owner: dict[str, Any], name: str) -> str:
+        """A thread a member opens in the server's channel; returns its id."""
+        thread = await self._create_thread(guild.channel_id, snowflake(), {"name": name}, owner_id=owner["id"])
+        return str(thread["id"])
 
     def _callback(self, interaction_id: str, body: dict[str, Any]) -> dict[str, Any]:
         self.callbacks.append({"interaction_id": interaction_id, **body})

@@ -130,6 +130,20 @@ async def test_follow_up_in_the_thread_uses_the_earlier_turn(world) -> None:  # 
     assert condense_prompts and "who leads the unity government?" in condense_prompts[-1]
 
 
+async def test_in_a_members_own_thread_the_bot_answers_only_when_mentioned(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    thread = await peer.open_thread(guild, ALICE, "Libya chat")
+    await peer.send_message(thread, ALICE, "who leads the unity government?", mention_bot=True)
+    [answer] = await peer.wait_for_posts(1)
+    assert answer.channel_id == thread and answer.content.startswith("Fayez al-Serraj")
+    await peer.send_message(thread, BOB, "thanks, and what do you think of him?")  # members talking
+    await asyncio.sleep(2)
+    assert len(peer.posted) == 1
+    await peer.send_message(thread, BOB, "and who is the UN's man there?", mention_bot=True)
+    posts = await peer.wait_for_posts(2)
+    assert posts[1].content.startswith("Martin Kobler")  # asked by mention, read with the earlier turn
+
+
 async def test_a_follow_up_after_the_bot_restarts_is_read_with_the_earlier_turn(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     question = await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)

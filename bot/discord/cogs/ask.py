@@ -99,8 +99,10 @@ class AskCog(commands.Cog):
         channel = message.channel
         guild_id = message.guild.id if message.guild else None
         direct = guild_id is None  # a direct message: a conversation of its own, like a thread
-        in_our_thread = isinstance(channel, discord.Thread) and (
-            channel.id in self.bot.conversations or channel.owner_id == self.bot.user.id)
+        in_thread = isinstance(channel, discord.Thread)
+        # Threads the bot opened are conversations with it; in a member's own thread it speaks
+        # only when mentioned, not to every message the members exchange there.
+        in_our_thread = in_thread and channel.owner_id == self.bot.user.id
         mentioned = self.bot.user in message.mentions
         if not (direct or in_our_thread or mentioned):
             return
@@ -113,7 +115,7 @@ class AskCog(commands.Cog):
         if wait := self._slow_down(message.author.id):
             await channel.send(wait, reference=message, mention_author=False)
             return
-        history = self.bot.conversations.turns(channel.id) if in_our_thread or direct else None
+        history = self.bot.conversations.turns(channel.id) if in_thread or direct else None
         target: discord.abc.Messageable = channel
         if not in_our_thread and isinstance(channel, discord.TextChannel):
             try:
