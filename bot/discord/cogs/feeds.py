@@ -42,7 +42,10 @@ class FeedsCog(commands.Cog):
     async def _poll_forever(self) -> None:
         await self.bot.wait_until_ready()
         while True:  # at start-up first: items published while the bot was down arrive at once
-            await self.poll_once()
+            try:
+                await self.poll_once()
+            except Exception:  # the follow list itself unreadable (disk full, say): try again next time
+                log.exception("polling the followed feeds failed")
             await asyncio.sleep(self.bot.settings.discord_feed_poll_minutes * 60)
 
     async def poll_once(self) -> None:
