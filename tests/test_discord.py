@@ -543,6 +543,20 @@ async def test_a_followed_feed_brings_its_new_items_until_unfollowed(make_engine
         site.close()
 
 
+async def test_the_feed_poller_outlives_a_failure_of_its_follow_list(make_engine) -> None:  # type: ignore[no-untyped-def]
+    async with running_bot(make_engine, discord_feed_poll_minutes=0.005) as world:
+        calls: list[int] = []
+
+        def flaky_list() -> list[tuple[int, str]]:
+            calls.append(1)
+            if len(calls) == 1:
+                raise OSError("disk I/O error")
+            return []
+
+        world["bot"].follows.all = flaky_list
+        await until(lambda: len(calls) >= 3)  # the poll after the failure, and the one after that
+
+
 async def test_slash_ask_with_a_time_filter(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"},
