@@ -288,21 +288,21 @@ class DiscordPeer:
 
     async def slash(self, guild: Guild, author: dict[str, Any], name: str, options: list[dict[str, Any]],
                     manage_guild: bool = False, resolved: dict[str, Any] | None = None,
-                    interaction_type: int = 2) -> str:
+                    interaction_type: int = 2, thread_id: str | None = None) -> str:
         """A slash command (type 2), or with ``interaction_type=4`` an autocomplete request for the
-        option marked ``"focused": True``."""
+        option marked ``"focused": True``; in the server's channel, or in the thread ``thread_id``."""
         command = next(c for c in self.commands if c["name"] == name)
         interaction_id, token = snowflake(), "tok" + snowflake()
-        self._interaction_channels[token] = guild.channel_id
+        channel = self.threads[thread_id] if thread_id else {
+            "id": guild.channel_id, "type": 0, "guild_id": guild.id, "name": "general", "position": 0,
+            "permission_overwrites": []}
+        self._interaction_channels[token] = channel["id"]
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": options}
         if resolved:
             data["resolved"] = resolved
         await self.dispatch("INTERACTION_CREATE", {
             "id": interaction_id, "application_id": str(APP_ID), "type": interaction_type, "data": data,
-            "guild_id": guild.id,
-            "channel_id": guild.channel_id,
-            "channel": {"id": guild.channel_id, "type": 0, "guild_id": guild.id, "name": "general", "position": 0,
-                        "permission_overwrites": []},
+            "guild_id": guild.id, "channel_id": channel["id"], "channel": channel,
             "member": {"user": author, "roles": [], "permissions": str(MANAGE_GUILD if manage_guild else 1024),
                        "joined_at": now_iso(), "deaf": False, "mute": False, "flags": 0},
             "token": token, "version": 1, "app_permissions": "0", "locale": "en-US", "guild_locale": "en-US",

@@ -204,6 +204,18 @@ async def test_a_direct_message_is_answered_from_the_shared_collection_only(make
         no_pings(peer.posted)
 
 
+async def test_slash_ask_in_the_answers_thread_continues_its_conversation(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    question = await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    await peer.wait_for_posts(1)
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "and who is the UN's man there?"}],
+                     thread_id=question["id"])
+    posts = await peer.wait_for_posts(2)
+    assert posts[1].channel_id == question["id"] and posts[1].content.startswith("Martin Kobler")
+    assert [q for q, _ in world["bot"].conversations.turns(int(question["id"]))] == [
+        "who leads the unity government?", "Who is the UN special envoy to Libya?"]
+
+
 async def test_a_long_answer_is_split_cleanly(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.send_message(guild.channel_id, ALICE, "give me a long answer about the unity government",

@@ -71,7 +71,10 @@ class AskCog(commands.Cog):
             await interaction.response.send_message(message, ephemeral=True)
             return
         await interaction.response.defer(thinking=True)
-        answer, failure = await self._answer(question, interaction.guild_id, interaction.user.id, None,
+        # Inside a thread, /ask is one more turn of that thread's conversation, as a typed follow-up is.
+        thread_id = interaction.channel.id if isinstance(interaction.channel, discord.Thread) else None
+        history = self.bot.conversations.turns(thread_id) if thread_id else None
+        answer, failure = await self._answer(question, interaction.guild_id, interaction.user.id, history,
                                              since=since, until=until)
         if answer is None:
             await interaction.followup.send(failure)
@@ -83,7 +86,9 @@ class AskCog(commands.Cog):
             last = i == len(parts) - 1
             msg = await interaction.followup.send(part, wait=True, view=view if last else discord.utils.MISSING)
             first = first or msg
-        if first is not None and isinstance(interaction.channel, discord.TextChannel):
+        if thread_id:
+            self._remember(thread_id, answer)
+        elif first is not None and isinstance(interaction.channel, discord.TextChannel):
             try:
                 thread = await interaction.channel.create_thread(name=_thread_name(question), message=first)
             except discord.HTTPException as exc:  # the answer stands; follow-ups go by @mention
