@@ -93,7 +93,7 @@ def _bad_inputs(tmp: Path) -> list[tuple[list[str], str | None]]:
         (["ingest", str(tmp / "huge.txt")], None),
         (["ingest", str(tmp / "nested.html")], None),
         (["ask", ""], None),
-        (["ask", "-"], "q" * 1_000_000),
+        (["ask", "-"], "q" * 10_000_000),  # a question of 10 MB, piped in
         (["ask", "x" * 100_000], None),
         (["ask", "who?", "--k", "0"], None),
         (["ask", "who?", "--collection", "bad name!"], None),
