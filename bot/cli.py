@@ -214,7 +214,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from retrieval.evaluation import evaluate, scratch_settings
 
     with tempfile.TemporaryDirectory(prefix="articlebot-eval-") as tmp:
-        figures = _evaluate_with_details(evaluate, _engine(scratch_settings(_settings(), Path(tmp))), args)
+        engine = _engine(scratch_settings(_settings(), Path(tmp)))
+        try:
+            figures = _evaluate_with_details(evaluate, engine, args)
+        finally:
+            engine.close()  # its store's files, before their folder is removed
     if args.json:
         print(json.dumps(figures))
     else:

@@ -84,6 +84,10 @@ class Engine:
         self._translator: LLMTranslator | None = None
 
     # -- lazily built parts ------------------------------------------------------------------
+    def close(self) -> None:
+        """Release the store; the engine opens it again if used afterwards."""
+        self.store.close()
+
     @property
     def embeddings(self) -> ArticleEmbeddings:
         if self._embeddings is None:

@@ -105,6 +105,17 @@ class VectorStore:
                 raise StoreError(f"cannot open the vector store at {where}: {str(exc).splitlines()[0][:200]}") from exc
         return self._client
 
+    def close(self) -> None:
+        """Release the files and threads an embedded store holds. Chroma keeps a client's system
+        alive per path until it is closed, about a dozen descriptors each: a process that opens
+        stores one after another (an evaluation, a test session) would run out of them."""
+        client, self._client = self._client, None
+        if client is not None:
+            try:
+                client.close()
+            except Exception as exc:  # closing must never hide what the caller was doing
+                log.warning("closing the vector store: %s: %s", type(exc).__name__, exc)
+
     # -- collections -------------------------------------------------------------------------
     def collection(self, name: str, model_name: str, create: bool = False) -> Any:
         """The Chroma collection for ``name``; checks it was built with ``model_name``."""

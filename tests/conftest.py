@@ -51,11 +51,18 @@ def llm_server() -> Iterator[FakeOpenAIServer]:
 
 
 @pytest.fixture
-def make_engine(settings: Settings) -> Callable[..., Engine]:
-    def build(llm: BaseChatModel | None = None, **overrides: Any) -> Engine:
-        return Engine(settings.model_copy(update=overrides), llm=llm)
+def make_engine(settings: Settings) -> Iterator[Callable[..., Engine]]:
+    """Engines closed after the test: each embedded store holds a dozen file descriptors, and a
+    session of a few hundred tests went past 1,024, which pexpect's select() cannot watch."""
+    built: list[Engine] = []
 
-    return build
+    def build(llm: BaseChatModel | None = None, **overrides: Any) -> Engine:
+        built.append(Engine(settings.model_copy(update=overrides), llm=llm))
+        return built[-1]
+
+    yield build
+    for engine in built:
+        engine.close()
 
 
 @pytest.fixture
