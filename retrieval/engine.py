@@ -83,11 +83,11 @@ class Engine:
         self._keyword_indexes = KeywordIndexes()
         self._translator: LLMTranslator | None = None
 
-    # -- lazily built parts ------------------------------------------------------------------
     def close(self) -> None:
         """Release the store; the engine opens it again if used afterwards."""
         self.store.close()
 
+    # -- lazily built parts ------------------------------------------------------------------
     @property
     def embeddings(self) -> ArticleEmbeddings:
         if self._embeddings is None:

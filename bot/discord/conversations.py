@@ -27,10 +27,6 @@ class Conversations(LocalDatabase):
             self._db.execute("DELETE FROM turns WHERE thread IN (SELECT thread FROM turns GROUP BY thread "
                              "HAVING max(created) < ?)", (time.time() - _KEEP_S,))
 
-    def __contains__(self, thread_id: int) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1 FROM turns WHERE thread = ? LIMIT 1", (thread_id,)).fetchone() is not None
-
     def turns(self, thread_id: int) -> list[tuple[str, str]]:
         with self._lock:
             rows = self._db.execute("SELECT question, answer FROM turns WHERE thread = ? ORDER BY n", (thread_id,))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, TypeVar
 
@@ -70,21 +70,27 @@ def summary(report: IngestReport) -> str:
     return "\n".join(lines)
 
 
-def source_choices(items: list[SourceInfo], typed: str) -> list[app_commands.Choice[str]]:
-    """What /forget offers as the admin types: articles whose title or id holds the typed text.
+def suggestions(options: Iterable[tuple[str, str, str]], typed: str) -> list[app_commands.Choice[str]]:
+    """What an autocompleted option offers as the admin types: (shown name, value, text searched)
+    for each option whose searched text holds the typed text.
 
-    Discord takes at most 25 choices of at most 100 characters each; a longer id can still be pasted.
+    Discord takes at most 25 choices of at most 100 characters each; a longer value can still be pasted.
     """
     typed = typed.strip().lower()
     choices = []
-    for item in items:
-        if len(item.id) > 100 or (typed and typed not in item.title.lower() and typed not in item.id.lower()):
+    for name, value, searched in options:
+        if len(value) > 100 or (typed and typed not in searched.lower()):
             continue
-        name = f"{item.title} ({item.date})" if item.date else item.title
-        choices.append(app_commands.Choice(name=(name or item.id)[:100], value=item.id))
+        choices.append(app_commands.Choice(name=(name or value)[:100], value=value))
         if len(choices) == 25:
             break
     return choices
+
+
+def source_choices(items: list[SourceInfo], typed: str) -> list[app_commands.Choice[str]]:
+    """/forget's suggestions: articles whose title or id holds the typed text."""
+    return suggestions(((f"{s.title} ({s.date})" if s.date else s.title, s.id, f"{s.title}\n{s.id}")
+                        for s in items), typed)
 
 
 class AdminCog(commands.Cog):

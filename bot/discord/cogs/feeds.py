@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord.cogs.admin import for_admins, manage_guild_only, summary
+from bot.discord.cogs.admin import for_admins, manage_guild_only, suggestions, summary
 from bot.discord.formatting import split_message
 from bot.discord.replies import error_message
 from retrieval.errors import ArticlebotError
@@ -95,10 +95,11 @@ class FeedsCog(commands.Cog):
     @for_admins()
     async def unfollow(self, interaction: discord.Interaction, url: str) -> None:
         assert interaction.guild_id is not None
-        if await asyncio.to_thread(self.bot.follows.remove, interaction.guild_id, url.strip()):
-            text = f"Stopped following <{url.strip()}>. Its articles stay; /forget removes one."
+        url = url.strip()
+        if await asyncio.to_thread(self.bot.follows.remove, interaction.guild_id, url):
+            text = f"Stopped following <{url}>. Its articles stay; /forget removes one."
         else:
-            text = f"This server does not follow <{url.strip()}>: /feeds lists the ones it does."
+            text = f"This server does not follow <{url}>: /feeds lists the ones it does."
         await interaction.response.send_message(text, ephemeral=True)
 
     @unfollow.autocomplete("url")
@@ -106,8 +107,7 @@ class FeedsCog(commands.Cog):
     async def unfollow_choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         assert interaction.guild_id is not None
         urls = await asyncio.to_thread(self.bot.follows.of, interaction.guild_id)
-        return [app_commands.Choice(name=u[:100], value=u) for u in urls
-                if typed.strip().lower() in u.lower() and len(u) <= 100][:25]
+        return suggestions(((u, u, u) for u in urls), typed)
 
     @app_commands.command(name="feeds", description="List the feeds this server follows")
     @for_admins()
