@@ -20,7 +20,8 @@ from retrieval.chunking import chunk_article
 from retrieval.dates import day_number, normalize_date, period_in_question
 from retrieval.documents import Article, Chunk
 from retrieval.embeddings import ArticleEmbeddings, build_embeddings
-from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionError
+from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionError, UnreachableError
+from retrieval.feeds import FeedItems
 from retrieval.loading import expand_paths, load_file
 from retrieval.locking import exclusive
 from retrieval.prompt_templates import PromptLibrary
@@ -82,10 +83,14 @@ class Engine:
         self._prompts: PromptLibrary | None = None
         self._keyword_indexes = KeywordIndexes()
         self._translator: LLMTranslator | None = None
+        self._feed_items: FeedItems | None = None
 
     def close(self) -> None:
         """Release the store; the engine opens it again if used afterwards."""
         self.store.close()
+        if self._feed_items is not None:
+            self._feed_items.close()
+            self._feed_items = None
 
     # -- lazily built parts ------------------------------------------------------------------
     @property
@@ -200,12 +205,16 @@ class Engine:
     def _ingest_feed(self, url: str, data: bytes, collection: str, progress: Progress | None) -> IngestReport:
         from dataclasses import replace
 
-        from retrieval.feeds import FeedState, parse_feed
+        from retrieval.feeds import parse_feed
         from retrieval.loading import article_from_record, load_bytes
 
         _, items = parse_feed(data, url)
-        state = FeedState(self.settings.home / "feeds.json")
+        if self._feed_items is None:
+            self._feed_items = FeedItems(self.settings.feed_items_path)
+        state = self._feed_items
         seen = state.seen(url, collection)
+        if items:
+            state.forget(url, collection, set(seen) - {item.key for item in items})
         report = IngestReport()
         for done, item in enumerate(items, 1):
             if seen.get(item.key) == item.fingerprint:
@@ -220,12 +229,14 @@ class Engine:
                     found = [article_from_record({"doc_id": item.key, "title": item.title, "text": item.content,
                                                   "date": item.date}, url)]
                 part = self.ingest_articles(found, collection)
-            except BadInputError as exc:
+            except UnreachableError as exc:  # not marked: read again next time
                 report.failed.append((item.link or item.key, str(exc)))
                 continue
+            except BadInputError as exc:
+                part = IngestReport(failed=[(item.link or item.key, str(exc))])
             report.merge(part)
-            if not part.failed:
-                state.mark(url, collection, item.key, item.fingerprint)
+            # Refused for what it holds: reported now, not fetched again until the item changes.
+            state.mark(url, collection, item.key, item.fingerprint)
             if progress:
                 progress(done, len(items), item.title)
         return report

@@ -18,6 +18,11 @@ class BadInputError(ArticlebotError):
     exit_code = 2
 
 
+class UnreachableError(BadInputError):
+    """A URL could not be fetched this time (no answer, no connection, a server error): unlike a
+    page refused for what it holds, a later try may succeed, so a feed's item is read again."""
+
+
 class EmptyCollectionError(BadInputError):
     """The question was asked of a collection that holds no articles yet."""
 

@@ -1,7 +1,7 @@
 """RSS and Atom feeds: each item's page ingested; a second run fetches only new or changed items.
 
-What was seen of each feed is kept in ``ARTICLEBOT_HOME/feeds.json`` (item → fingerprint), written
-atomically and only for items that were ingested, so a failed item is retried on the next run.
+What was seen of each feed is kept in ``ARTICLEBOT_HOME/feed-items.sqlite3`` (item → fingerprint);
+an item that could not be fetched is not marked, so it is tried again on the next run.
 """
 
 from __future__ import annotations
@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from retrieval.errors import BadInputError
+from retrieval.local_db import LocalDatabase
+
+_SCHEMA = """CREATE TABLE IF NOT EXISTS items (
+    feed TEXT, collection TEXT, key TEXT, fingerprint TEXT, PRIMARY KEY (feed, collection, key))"""
 
 
 @dataclass(frozen=True)
@@ -60,30 +62,48 @@ def parse_feed(data: bytes, url: str) -> tuple[str, list[FeedItem]]:
     return str(parsed.feed.get("title") or url), items
 
 
-class FeedState:
-    """Fingerprints of the items already ingested, per feed URL and collection."""
+class FeedItems(LocalDatabase):
+    """Fingerprints of the items dealt with, per feed URL and collection.
 
-    _lock = threading.Lock()
+    An item is marked once ingested, and also once refused for what it holds (too long, no text, a
+    page gone with HTTP 404), so that a refused item is not fetched again at every poll until it
+    changes. Items that left the feed are forgotten at each read, so the file stays the size of the
+    feeds. SQLite rather than one JSON file: an item marked costs one row, not a rewrite of
+    everything, and ``articlebot watch`` and the bot can share an ``ARTICLEBOT_HOME``.
+    """
 
     def __init__(self, path: Path) -> None:
-        self.path = path
+        super().__init__(path, _SCHEMA)
+        self._import_json(path.with_name("feeds.json"))
 
-    def _read(self) -> dict[str, dict[str, str]]:
+    def _import_json(self, legacy: Path) -> None:
+        """Take over what earlier versions kept in ``feeds.json``, so that upgrading fetches
+        nothing twice; the file is removed once its items are in SQLite."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
+            data = json.loads(legacy.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return {}
+            return
+        rows = [(*scope.split(" ", 1)[::-1], key, fingerprint)
+                for scope, items in (data.items() if isinstance(data, dict) else ())
+                if " " in scope and isinstance(items, dict)
+                for key, fingerprint in items.items()]
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO items VALUES (?, ?, ?, ?)", rows)
+            self._db.execute("COMMIT")
+        legacy.unlink(missing_ok=True)
 
     def seen(self, feed: str, collection: str) -> dict[str, str]:
         with self._lock:
-            return dict(self._read().get(f"{collection} {feed}", {}))
+            rows = self._db.execute("SELECT key, fingerprint FROM items WHERE feed = ? AND collection = ?",
+                                    (feed, collection))
+            return dict(rows.fetchall())
 
     def mark(self, feed: str, collection: str, key: str, fingerprint: str) -> None:
         with self._lock:
-            data = self._read()
-            data.setdefault(f"{collection} {feed}", {})[key] = fingerprint
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, self.path)
+            self._db.execute("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?)", (feed, collection, key, fingerprint))
+
+    def forget(self, feed: str, collection: str, keys: set[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM items WHERE feed = ? AND collection = ? AND key = ?",
+                                 [(feed, collection, key) for key in keys])

@@ -2,7 +2,8 @@
 
 Every hop of a redirect is checked: the host must resolve only to public addresses (unless
 ``ARTICLEBOT_ALLOW_PRIVATE_URLS``), the body is capped *after* decompression, the content type
-must be one articlebot reads, and every failure is a one-line :class:`BadInputError`.
+must be one articlebot reads, and every failure is a one-line :class:`BadInputError`, an
+:class:`UnreachableError` where trying again later may succeed (no answer, a server error).
 
 The address check and the connection use one and the same lookup: the connection goes to the
 address that was checked. Resolving twice (check, then let the HTTP client resolve again) would let
@@ -22,7 +23,7 @@ from urllib.parse import urljoin, urlparse
 import httpcore
 import httpx
 
-from retrieval.errors import BadInputError
+from retrieval.errors import BadInputError, UnreachableError
 
 MAX_REDIRECTS = 5
 READABLE_TYPES = {
@@ -51,12 +52,16 @@ class _Refused(Exception):
     """Raised by the address check, which knows the host but not the URL; :func:`fetch` names the URL."""
 
 
+class _Unresolved(_Refused):
+    """No address for the host: perhaps for now only (a DNS failure)."""
+
+
 def _resolve(host: str, port: int, allow_private: bool) -> list[str]:
     """The addresses ``host`` resolves to, all of them public unless ``allow_private``."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise _Refused("the host cannot be resolved") from exc
+        raise _Unresolved("the host cannot be resolved") from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
         for text in addresses:
@@ -104,7 +109,7 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
 
     def check_deadline() -> None:
         if time.monotonic() > deadline:
-            raise BadInputError(
+            raise UnreachableError(
                 f"{current}: the download took longer than {deadline_s:.0f} s (ARTICLEBOT_FETCH_DEADLINE_S)")
     with httpx.Client(follow_redirects=False, timeout=httpx.Timeout(timeout_s), trust_env=False,
                       transport=_CheckedTransport(allow_private),
@@ -121,7 +126,10 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
                         current = urljoin(current, location)
                         continue
                     if response.status_code >= 400:
-                        raise BadInputError(f"{current}: the server answered HTTP {response.status_code}")
+                        failure = f"{current}: the server answered HTTP {response.status_code}"
+                        if response.status_code >= 500 or response.status_code in (408, 429):
+                            raise UnreachableError(failure)
+                        raise BadInputError(failure)
                     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
                     suffix = READABLE_TYPES.get(content_type)
                     if suffix is None:
@@ -137,9 +145,10 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
                         check_deadline()
                     return Fetched(str(response.url), content_type, suffix, bytes(body))
             except _Refused as exc:
-                raise BadInputError(f"{current}: {exc}") from exc
+                kind = UnreachableError if isinstance(exc, _Unresolved) else BadInputError
+                raise kind(f"{current}: {exc}") from exc
             except httpx.TimeoutException as exc:
-                raise BadInputError(f"{current}: no answer within {timeout_s:.0f} s") from exc
+                raise UnreachableError(f"{current}: no answer within {timeout_s:.0f} s") from exc
             except httpx.HTTPError as exc:
-                raise BadInputError(f"{current}: cannot be fetched ({type(exc).__name__})") from exc
+                raise UnreachableError(f"{current}: cannot be fetched ({type(exc).__name__})") from exc
     raise BadInputError(f"{url}: more than {MAX_REDIRECTS} redirects")

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
         return self.home / "feedback.sqlite3"
 
     @property
+    def feed_items_path(self) -> Path:
+        return self.home / "feed-items.sqlite3"
+
+    @property
     def discord_feeds_path(self) -> Path:
         return self.home / "discord-feeds.sqlite3"
 

@@ -6,6 +6,7 @@ is what is tested.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
@@ -101,6 +102,73 @@ def test_one_bad_feed_item_never_stops_the_rest(site: NewsSite, engine) -> None:
     report = engine.ingest_urls([site.url("/feed")])
     assert report.ingested == ["Bon article"]
     assert len(report.failed) == 1 and "HTTP 404" in report.failed[0][1]
+
+
+def test_a_refused_feed_item_waits_for_a_change_and_an_unreachable_one_is_tried_at_each_read(  # type: ignore[no-untyped-def]
+        site: NewsSite, make_engine) -> None:
+    engine = make_engine(llm=None, allow_private_urls=True, fetch_timeout_s=2.0, max_article_chars=5000)
+    site.html("/ok", article_page("Bon article", [SERRAJ]))
+    site.routes["/down"] = (503, {"Content-Type": "text/plain"}, b"busy")
+    site.routes["/long"] = (200, {"Content-Type": "text/plain"}, ("Un texte sans fin sur la Libye. " * 200).encode())
+    items = [("Disparu", site.url("/gone"), "Fri, 24 Jun 2016 09:00:00 GMT"),
+             ("En panne", site.url("/down"), "Fri, 24 Jun 2016 10:00:00 GMT"),
+             ("Trop long", site.url("/long"), "Fri, 24 Jun 2016 10:30:00 GMT"),
+             ("Bon article", site.url("/ok"), "Fri, 24 Jun 2016 11:00:00 GMT")]
+    feed = site.url("/feed")
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+    first = engine.ingest_feed(feed)
+    assert first.ingested == ["Bon article"]
+    reasons = "\n".join(reason for _, reason in first.failed)
+    assert "HTTP 404" in reasons and "HTTP 503" in reasons and "ARTICLEBOT_MAX_ARTICLE_CHARS" in reasons
+
+    second = engine.ingest_feed(feed)
+    assert [url for url, _ in second.failed] == [site.url("/down")]  # only what may come back is tried again
+    assert (site.hits["/gone"], site.hits["/long"], site.hits["/down"], site.hits["/ok"]) == (1, 1, 2, 1)
+
+    site.html("/down", article_page("En panne", [KOBLER]))
+    site.html("/gone", article_page("Disparu", ["Le texte de l'article disparu est revenu sur le site du journal, "
+                                                 "corrigé et daté du lendemain par la rédaction."]))
+    items[0] = ("Disparu", site.url("/gone"), "Sat, 25 Jun 2016 08:00:00 GMT")  # the item was updated
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss(items))
+    third = engine.ingest_feed(feed)
+    assert sorted(third.ingested) == ["Disparu", "En panne"] and not third.failed
+    assert site.hits["/long"] == 1
+
+
+def test_feed_items_that_left_the_feed_are_forgotten(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    from retrieval.feeds import FeedItems
+
+    pages = {f"/a{i}": article_page(f"Article {i}", [SERRAJ.replace("Tripoli", f"Tripoli ({i})")]) for i in range(4)}
+    for path, page in pages.items():
+        site.html(path, page)
+    feed = site.url("/feed")
+    for window in ([0, 1, 2], [1, 2, 3]):  # a feed shows its latest items only
+        site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss(
+            [(f"Article {i}", site.url(f"/a{i}"), f"Fri, 24 Jun 2016 1{i}:00:00 GMT") for i in window]))
+        engine.ingest_feed(feed)
+    engine.close()
+    items = FeedItems(engine.settings.feed_items_path)
+    try:
+        assert sorted(items.seen(feed, "default")) == [site.url(f"/a{i}") for i in (1, 2, 3)]
+    finally:
+        items.close()
+    assert len(engine.sources()) == 4  # forgetting an item never removes its article
+
+
+def test_feed_items_recorded_by_earlier_versions_are_not_fetched_again(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    from retrieval.feeds import parse_feed
+
+    site.html("/a1", article_page("Premier article", [SERRAJ]))
+    feed = site.url("/feed")
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"},
+                            rss([("Premier article", site.url("/a1"), "Fri, 24 Jun 2016 10:00:00 GMT")]))
+    _, [item] = parse_feed(site.routes["/feed"][2], feed)  # type: ignore[arg-type]
+    legacy = engine.settings.home / "feeds.json"
+    legacy.parent.mkdir(parents=True, exist_ok=True)
+    legacy.write_text(json.dumps({f"default {feed}": {item.key: item.fingerprint}}), encoding="utf-8")
+    report = engine.ingest_feed(feed)
+    assert report.unchanged == ["Premier article"] and "/a1" not in site.hits
+    assert not legacy.exists()
 
 
 def test_pdf_keeps_page_numbers(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
