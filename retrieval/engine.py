@@ -176,7 +176,7 @@ class Engine:
     def ingest_urls(self, urls: list[str], collection: str = "default",
                     progress: Progress | None = None, date: str = "") -> IngestReport:
         """Article pages, PDFs, text files and RSS/Atom feeds; one bad URL never stops the rest."""
-        from retrieval.loading import load_bytes
+        from retrieval.loading import load_bytes, title_from_url
 
         report = IngestReport()
         articles: list[Article] = []
@@ -186,7 +186,8 @@ class Engine:
                 if fetched.suffix == ".feed":
                     report.merge(self._ingest_feed(url, fetched.data, collection, progress))
                 else:
-                    articles.extend(load_bytes(fetched.data, "page" + fetched.suffix, fetched.url, url=fetched.url))
+                    articles.extend(load_bytes(fetched.data, "page" + fetched.suffix, fetched.url, url=fetched.url,
+                                               title=title_from_url(fetched.url)))
             except BadInputError as exc:
                 if len(urls) == 1:
                     raise
@@ -206,7 +207,7 @@ class Engine:
         from dataclasses import replace
 
         from retrieval.feeds import parse_feed
-        from retrieval.loading import article_from_record, load_bytes
+        from retrieval.loading import article_from_record, load_bytes, title_from_url
 
         _, items = parse_feed(data, url)
         if self._feed_items is None:
@@ -223,8 +224,9 @@ class Engine:
             try:
                 if item.link:
                     page = self._fetch(item.link)
-                    found = load_bytes(page.data, "page" + page.suffix, page.url, url=page.url)
-                    found = [replace(a, date=a.date or item.date, title=a.title or item.title) for a in found]
+                    found = load_bytes(page.data, "page" + page.suffix, page.url, url=page.url,
+                                       title=item.title or title_from_url(page.url))
+                    found = [replace(a, date=a.date or item.date) for a in found]
                 else:
                     found = [article_from_record({"doc_id": item.key, "title": item.title, "text": item.content,
                                                   "date": item.date}, url)]

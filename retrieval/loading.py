@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from retrieval.dates import normalize_date
 from retrieval.documents import Article
@@ -88,6 +89,15 @@ def _title_from_name(path: Path) -> str:
     return re.sub(r"[-_]+", " ", path.stem).strip() or path.name
 
 
+def title_from_url(url: str) -> str:
+    """What a fetched page without a title of its own is called: its URL's last path segment
+    ("/2016/06/libye-accord.txt" → "libye accord"), else its host; never the placeholder name the
+    fetched bytes were loaded under."""
+    parts = urlsplit(url)
+    segment = unquote(parts.path.rstrip("/").rpartition("/")[2])
+    return (_title_from_name(Path(segment)) if segment else "") or parts.hostname or url
+
+
 def _make_article(
     *, id: str, title: str, text: str, source: str, url: str = "", date: str = "",
     lang: str = "", extra: dict[str, str] | None = None,
@@ -100,18 +110,18 @@ def _make_article(
     )
 
 
-def load_plain_text(text: str, path: Path, source: str) -> Article:
-    """A short first line followed by more text is the headline; otherwise the file name is."""
+def load_plain_text(text: str, path: Path, source: str, title: str = "") -> Article:
+    """A short first line followed by more text is the headline; otherwise ``title`` or the file name is."""
     text = _clean(text)
     first, _, rest = text.partition("\n")
     if rest.strip() and len(first) <= 200 and not first.rstrip().endswith((".", ":", ";", ",")):
         title, body = first.strip(), rest
     else:
-        title, body = _title_from_name(path), text
+        title, body = title or _title_from_name(path), text
     return _make_article(id=source, title=title, text=body, source=source)
 
 
-def load_markdown(text: str, path: Path, source: str) -> Article:
+def load_markdown(text: str, path: Path, source: str, title: str = "") -> Article:
     meta: dict[str, str] = {}
     match = re.match(r"^---\n(.*?)\n---\n", text, re.S)
     if match:
@@ -121,7 +131,7 @@ def load_markdown(text: str, path: Path, source: str) -> Article:
                 meta[key.strip().lower()] = value.strip().strip("\"'")
         text = text[match.end():]
     heading = re.search(r"^#\s+(.+)$", text, re.M)
-    title = meta.get("title") or (heading.group(1).strip() if heading else _title_from_name(path))
+    title = meta.get("title") or (heading.group(1).strip() if heading else title or _title_from_name(path))
     if heading and not meta.get("title"):
         text = text[: heading.start()] + text[heading.end():]
     text = re.sub(r"!\[[^\]]*\]\([^)]*\)", "", text)
@@ -134,7 +144,7 @@ def load_markdown(text: str, path: Path, source: str) -> Article:
     )
 
 
-def load_html(html: str, source: str, url: str = "") -> Article:
+def load_html(html: str, source: str, url: str = "", title: str = "") -> Article:
     """The article's own text via trafilatura: menus, ads, cookie banners and footers left out."""
     import trafilatura
 
@@ -151,13 +161,13 @@ def load_html(html: str, source: str, url: str = "") -> Article:
         raise BadInputError(f"{source}: no article text found in the HTML")
     canonical = (getattr(doc, "url", None) or url or "").strip()
     return _make_article(
-        id=canonical or source, title=getattr(doc, "title", None) or "", text=doc.text, source=source,
+        id=canonical or source, title=getattr(doc, "title", None) or title, text=doc.text, source=source,
         url=canonical, date=getattr(doc, "date", None) or "", lang=getattr(doc, "language", None) or "",
         extra={"author": getattr(doc, "author", None) or ""},
     )
 
 
-def load_pdf(data: bytes, source: str, url: str = "") -> Article:
+def load_pdf(data: bytes, source: str, url: str = "", title: str = "") -> Article:
     """PDF text with the offset where each page starts, so that citations can name the page."""
     import io
 
@@ -176,7 +186,7 @@ def load_pdf(data: bytes, source: str, url: str = "") -> Article:
         starts.append(len(text))
         text += _clean(page) + "\n\n"
     return _make_article(
-        id=url or source, title=meta_title or _title_from_name(Path(source)), text=text, source=source,
+        id=url or source, title=meta_title or title or _title_from_name(Path(source)), text=text, source=source,
         url=url, extra={"page_starts": json.dumps(starts)},
     )
 
@@ -227,8 +237,9 @@ def load_jsonl(text: str, source: str) -> list[Article]:
     return articles
 
 
-def load_bytes(data: bytes, name: str, source: str, url: str = "") -> list[Article]:
-    """Load one file's content, chosen by its name's suffix."""
+def load_bytes(data: bytes, name: str, source: str, url: str = "", title: str = "") -> list[Article]:
+    """Load one file's content, chosen by its name's suffix. ``title`` names an article whose
+    content has no title of its own (a feed item's title, a URL's last segment) instead of ``name``."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
@@ -236,19 +247,19 @@ def load_bytes(data: bytes, name: str, source: str, url: str = "") -> list[Artic
     if suffix in PDF_SUFFIXES:
         if not data.startswith(b"%PDF"):
             raise BadInputError(f"{source}: not a PDF file")
-        return [load_pdf(data, source, url)]
+        return [load_pdf(data, source, url, title)]
     text = decode_bytes(data, source)
     if suffix in HTML_SUFFIXES:
-        return [load_html(text, source, url)]
+        return [load_html(text, source, url, title)]
     if url and suffix in TEXT_SUFFIXES:
-        return [replace(load_plain_text(text, Path(name), source), id=url, url=url)]
+        return [replace(load_plain_text(text, Path(name), source, title), id=url, url=url)]
     if suffix in JSON_SUFFIXES:
         return load_json(text, source)
     if suffix in JSONL_SUFFIXES:
         return load_jsonl(text, source)
     if suffix in MARKDOWN_SUFFIXES:
-        return [load_markdown(text, Path(name), source)]
-    return [load_plain_text(text, Path(name), source)]
+        return [load_markdown(text, Path(name), source, title)]
+    return [load_plain_text(text, Path(name), source, title)]
 
 
 def load_file(path: Path, max_bytes: int) -> list[Article]:

@@ -171,6 +171,17 @@ def test_feed_items_recorded_by_earlier_versions_are_not_fetched_again(site: New
     assert not legacy.exists()
 
 
+def test_pages_without_a_title_are_named_by_their_feed_item_or_their_url(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    site.routes["/2016/06/libye-accord.txt"] = (200, {"Content-Type": "text/plain"}, (SERRAJ + " " + KOBLER).encode())
+    site.routes["/communique.pdf"] = (200, {"Content-Type": "application/pdf"}, minimal_pdf([
+        "Le gouvernement d'union nationale annonce son installation a Tripoli dans une base navale."]))
+    item = ("Communiqué du gouvernement", site.url("/communique.pdf"), "Fri, 24 Jun 2016 10:00:00 GMT")
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"}, rss([item]))
+    engine.ingest_urls([site.url("/2016/06/libye-accord.txt")])
+    engine.ingest_feed(site.url("/feed"))
+    assert sorted(source.title for source in engine.sources()) == ["Communiqué du gouvernement", "libye accord"]
+
+
 def test_pdf_keeps_page_numbers(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
     pages = ["Page one: the unity government of Fayez al-Serraj sits in Tripoli since March of that year.",
              "Page two: Martin Kobler is the special envoy of the United Nations to Libya in this period."]
