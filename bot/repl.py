@@ -216,8 +216,8 @@ class Repl:
     def cmd_eval(self, args: list[str]) -> None:
         from retrieval.evaluation import contains_answer, read_questions
 
-        if not args:
-            raise BadInputError("usage: :eval FILE [N]")
+        if not 1 <= len(args) <= 2 or (len(args) == 2 and not (args[1].isdigit() and int(args[1]) >= 1)):
+            raise BadInputError("usage: :eval FILE [N] (N: the first N questions, at least 1)")
         questions = read_questions(Path(args[0]))[: int(args[1]) if len(args) > 1 else None]
         right = abstained = 0
         started = time.perf_counter()

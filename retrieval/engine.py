@@ -379,6 +379,12 @@ class Engine:
                 f"the limit is {self.settings.max_question_chars})")
         return question
 
+    def check_k(self, k: int | None) -> int:
+        k = self.settings.k if k is None else k
+        if not 1 <= k <= 50:
+            raise BadInputError("k must be between 1 and 50")
+        return k
+
     def ask(self, question: str, collections: list[str] | str = "default", k: int | None = None,
             prompt: str | None = None, history: list[tuple[str, str]] | None = None,
             since: str = "", until: str = "") -> Answer:
@@ -389,9 +395,7 @@ class Engine:
         names = [collections] if isinstance(collections, str) else list(collections)
         for name in names:
             validate_collection_name(name)
-        k = self.settings.k if k is None else k
-        if not 1 <= k <= 50:
-            raise BadInputError("k must be between 1 and 50")
+        k = self.check_k(k)
         prompt = prompt or self.settings.default_prompt
         self.prompts.get(prompt, kind="answer")
         stored = set(self.store.collection_names())

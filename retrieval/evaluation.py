@@ -108,13 +108,21 @@ def evaluate(engine: Any, docs: Path, questions: Path, k: int | None, retrieval_
     ``details`` receives one record per question: the figures say how often, the records say which
     questions failed and why, which is what one needs to improve them.
     """
+    k = engine.check_k(k)
+    if limit is not None and limit < 1:
+        raise BadInputError("--limit must be at least 1")
     articles, qs = read_eval_set(docs, questions)
-    if limit:
-        qs = qs[:limit]
+    qs = qs[:limit]
+    if retrieval_only and not any(q.answerable and q.doc_id for q in qs):
+        raise BadInputError(f"{questions}: no question names a doc_id of {docs.name}: no retrieval to measure")
+    absent = sum(1 for q in qs if not q.answerable)
+    if absent:  # by design in a half-split run; all of them is more likely the wrong pair of files
+        log.warning("%d of %d questions have no article among the docs: left out of recall, counted as "
+                    "unanswerable", absent, len(qs))
     collection = "eval-" + uuid.uuid4().hex[:12]
     engine.ingest_articles(articles, collection)
     try:
-        return _ask_all(engine, collection, qs, k or engine.settings.k, retrieval_only, progress, details)
+        return _ask_all(engine, collection, qs, k, retrieval_only, progress, details)
     finally:
         if engine.settings.chroma_url:
             engine.store.drop(collection)
@@ -166,17 +174,16 @@ def _ask_all(engine: Any, collection: str, qs: list[EvalQuestion], k: int, retri
             details({**record, "latency_ms": round(latencies[-1], 1)})
         if progress:
             progress(done, len(qs))
-    n_ret = len(answerable) or 1
     n_answerable = sum(1 for q in qs if q.answerable)
 
-    def ratio(a: int, b: int) -> float | None:
+    def ratio(a: float, b: int) -> float | None:
         return round(a / b, 4) if b else None
 
-    return {
+    return {  # a figure with nothing to measure (no question's article among the docs) is null, not 0
         "questions": len(qs),
-        "recall@1": round(hits_at[1] / n_ret, 4),
-        "recall@5": round(hits_at[5] / n_ret, 4),
-        "mrr@10": round(rr_sum / n_ret, 4),
+        "recall@1": ratio(hits_at[1], len(answerable)),
+        "recall@5": ratio(hits_at[5], len(answerable)),
+        "mrr@10": ratio(rr_sum, len(answerable)),
         "answer_accuracy": None if retrieval_only else ratio(correct, graded),
         "abstain_rate_unanswerable": None if retrieval_only else ratio(abstained_unanswerable, unanswerable),
         "answer_rate_answerable": None if retrieval_only else ratio(answered_answerable, n_answerable),

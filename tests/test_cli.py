@@ -142,6 +142,16 @@ def test_eval_prints_the_contract_figures(cli_env: dict[str, str], tmp_path: Pat
     # A long run shows how far it got on stderr, even into a log file; stdout stays the JSON alone.
     assert "questions: 3/3" in result.stderr
 
+    # Questions and docs that do not go together measure nothing: said, not reported as recall 0.
+    other = tmp_path / "other-docs.jsonl"
+    other.write_text(json.dumps({"doc_id": "elsewhere", "title": "Ailleurs", "text": "Rien à voir ici. " * 10}))
+    mismatch = run(cli_env, "eval", "--docs", str(other), "--questions", str(questions), "--retrieval-only", "--json")
+    assert mismatch.returncode == 2 and "no question names a doc_id" in mismatch.stderr
+    assert len(mismatch.stderr.strip().splitlines()) == 1 and not mismatch.stdout
+    for option in (["--k", "0"], ["--limit", "0"]):
+        refused = run(cli_env, "eval", "--docs", str(docs), "--questions", str(questions), *option)
+        assert refused.returncode == 2 and option[0][2:] in refused.stderr
+
     env = {**cli_env, "ARTICLEBOT_LLM_BACKEND": "extractive"}
     details = tmp_path / "details.jsonl"
     full = json.loads(run(env, "eval", "--docs", str(docs), "--questions", str(questions), "--json",

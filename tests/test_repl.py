@@ -103,6 +103,8 @@ def test_fake_llm_save_then_eval_the_saved_set(fake_repl: pexpect.spawn, ingeste
     assert "Fayez al-Serraj" in record["answers"][0] and record["sources"]
     out = say(fake_repl, f":eval {saved} 1")
     assert "1/1 answers contain a gold answer" in out
+    for count in ("abc", "0"):  # a usage line, never a Python message or a run over no questions
+        assert "usage: :eval FILE [N]" in say(fake_repl, f":eval {saved} {count}")
 
 
 def test_fake_llm_edit_opens_the_editor_and_reloads(ingested: dict[str, str], tmp_path: Path) -> None:
