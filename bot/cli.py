@@ -264,13 +264,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
         raise UsageError(f"not a feed URL: {bad[0]}")
     engine = _engine()
     while True:
+        status = 0  # with --once, what 'ingest' of these feeds would exit with: cron sees a failure
         for feed in args.feeds:
             try:
-                _print_report(engine.ingest_urls([feed], args.collection), args.collection)
+                report = engine.ingest_feed(feed, args.collection)  # an article page is refused, not re-read
+                _print_report(report, args.collection)
+                status = status or (2 if report.failed else 0)
             except ArticlebotError as exc:  # a feed that fails now may work at the next poll
                 print(f"articlebot: {exc}", file=sys.stderr)
+                status = status or exc.exit_code
         if args.once:
-            return 0
+            return status
         time.sleep(interval)
 
 

@@ -282,4 +282,10 @@ def test_cli_watch_once_polls_a_feed(site: NewsSite, cli_env: dict[str, str]) ->
     first = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert first.returncode == 0 and "1 ingested" in first.stdout
     second = subprocess.run(args, capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
-    assert "0 ingested, 1 unchanged" in second.stdout
+    assert second.returncode == 0 and "0 ingested, 1 unchanged" in second.stdout
+    # A feed that fails, or an article page given as a feed, shows in the exit status (cron notices).
+    for url in (site.url("/missing-feed"), site.url("/a1")):
+        failed = subprocess.run([*args[:4], url, *args[5:]], capture_output=True, text=True, cwd=REPO, env=env,
+                                timeout=120)
+        assert failed.returncode == 2 and failed.stderr.startswith("articlebot: "), failed.stderr
+    assert "not an RSS or Atom feed" in failed.stderr and site.hits["/a1"] == 2  # read once to find out, not ingested
