@@ -80,6 +80,8 @@ class DiscordPeer:
         self.callbacks: list[dict[str, Any]] = []
         self.threads: dict[str, dict[str, Any]] = {}
         self.threads_forbidden = False  # when set, creating a thread answers 403 Missing Permissions
+        self.token: str | None = None  # when set, REST calls with another token answer 401, as Discord does
+        self.refuse_intents = False  # when set, IDENTIFY is answered with close code 4014 (Message Content off)
         self.typing: list[str] = []
         self.heartbeats: list[float] = []
         self.commands: list[dict[str, Any]] = []
@@ -136,6 +138,9 @@ class DiscordPeer:
                 await ws.send_str(json.dumps({"op": 11}))
             elif op == 2:
                 self.identifies += 1
+                if self.refuse_intents:
+                    await ws.close(code=4014, message=b"Disallowed intent(s).")
+                    break
                 await self.dispatch("READY", {
                     "v": 10, "user": BOT_USER, "guilds": [{"id": g, "unavailable": True} for g in self.guilds],
                     "session_id": "session-1", "resume_gateway_url": self.gateway_url, "shard": [0, 1],
@@ -165,6 +170,9 @@ class DiscordPeer:
     # -- REST --------------------------------------------------------------------------------
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["path"]
+        if self.token is not None and request.headers.get("Authorization") != f"Bot {self.token}":
+            return web.Response(body=b'{"message": "401: Unauthorized", "code": 0}', status=401,
+                                headers={"Content-Type": "application/json"})
         method = request.method
         body: Any = None
         if request.can_read_body:

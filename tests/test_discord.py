@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from bot.discord.app import ArticleBot, build_bot
 from bot.discord.conversations import Conversations
 from bot.discord.follows import FeedFollows
-from tests.conftest import SAMPLE
+from tests.conftest import REPO, SAMPLE
 from tests.discord_peer import DiscordPeer, Guild, Posted, user
 from tests.fakes import FakeScriptedLLM
 from tests.test_chroma_server import free_port, start_chroma
@@ -580,3 +581,34 @@ async def test_slash_ask_with_a_time_filter(world) -> None:  # type: ignore[no-u
                                            {"name": "since", "type": 3, "value": "not a date"}])
     posts = await peer.wait_for_posts(2)
     assert "cannot read the date" in posts[1].content
+
+
+async def articlebot_discord(env: dict[str, str]) -> tuple[int | None, str]:
+    """``articlebot discord`` as a user runs it, in a child process; (exit status, stderr)."""
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "discord", cwd=REPO, env=env,
+                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await asyncio.wait_for(child.communicate(), 120)
+    return child.returncode, err.decode()
+
+
+async def test_a_first_setup_gone_wrong_ends_with_one_line_saying_what_to_do(cli_env) -> None:  # type: ignore[no-untyped-def]
+    peer = DiscordPeer([Guild("500000000000000001", "A")])
+    await peer.start()
+    peer.token = "the-right-token"
+    env = {**cli_env, "ARTICLEBOT_DISCORD_API_URL": peer.api_url, "ARTICLEBOT_DISCORD_GATEWAY_URL": peer.gateway_url}
+    try:
+        status, err = await articlebot_discord({**env, "ARTICLEBOT_DISCORD_TOKEN": "a-mistyped-token-x9"})
+        assert status == 2 and "a-mistyped-token-x9" not in err, err
+        [line] = err.strip().splitlines()  # nothing else: no traceback, no warnings about voice
+        assert line.startswith("articlebot: Discord refused ARTICLEBOT_DISCORD_TOKEN")
+        peer.refuse_intents = True  # the Message Content intent is off in the developer portal
+        status, err = await articlebot_discord({**env, "ARTICLEBOT_DISCORD_TOKEN": "the-right-token"})
+        assert status == 2 and "Traceback" not in err, err
+        assert "enable it under Bot → Privileged Gateway Intents" in err.strip().splitlines()[-1]
+    finally:
+        await peer.stop()
+    nowhere = f"http://127.0.0.1:{free_port()}/api/v10"
+    status, err = await articlebot_discord({**env, "ARTICLEBOT_DISCORD_API_URL": nowhere,
+                                            "ARTICLEBOT_DISCORD_TOKEN": "the-right-token"})
+    assert status == 1 and "Traceback" not in err, err
+    assert f"cannot reach Discord at {nowhere}" in err.strip().splitlines()[-1]

@@ -35,6 +35,8 @@ class ArticleBot(commands.Bot):
     """articlebot on Discord; holds the engine, the feedback log, the worker pool and the limits."""
 
     def __init__(self, engine: Engine, feedback: FeedbackLog, **options: Any) -> None:
+        # No voice here: discord.py's two warnings at each start that voice libraries are missing are noise.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = True  # to read questions asked by @mention and in threads
         super().__init__(command_prefix=[], intents=intents, help_command=None,
@@ -88,11 +90,24 @@ def build_bot(settings: Settings, engine: Engine | None = None, **options: Any) 
 
 
 def run_bot(settings: Settings) -> None:
-    """``articlebot discord``: blocks until the bot is stopped."""
-    from retrieval.errors import BadInputError
+    """``articlebot discord``: blocks until the bot is stopped. The failures of a first setup (a
+    token pasted wrong, the Message Content intent left off, no route to Discord) end it with one
+    line saying what to do, not discord.py's exception."""
+    import aiohttp
+
+    from retrieval.errors import BackendError, BadInputError
 
     if settings.discord_token is None or not settings.discord_token.get_secret_value().strip():
         raise BadInputError("ARTICLEBOT_DISCORD_TOKEN is not set: create a bot in Discord's developer portal "
                             "and put its token there (see README, 'Discord')")
     bot = build_bot(settings)
-    bot.run(settings.discord_token.get_secret_value(), log_handler=None)
+    try:
+        bot.run(settings.discord_token.get_secret_value(), log_handler=None)
+    except discord.LoginFailure as exc:
+        raise BadInputError("Discord refused ARTICLEBOT_DISCORD_TOKEN: copy the bot's token again from the "
+                            "developer portal (Bot → Reset Token)") from exc
+    except discord.PrivilegedIntentsRequired as exc:
+        raise BadInputError("Discord refused the Message Content intent: enable it under Bot → Privileged Gateway "
+                            "Intents in the developer portal (see README, 'Discord')") from exc
+    except (aiohttp.ClientConnectionError, discord.GatewayNotFound) as exc:
+        raise BackendError(f"cannot reach Discord at {settings.discord_api_url} ({exc})") from exc
