@@ -110,6 +110,15 @@ async def test_mention_gets_an_answer_with_sources_in_a_thread(world) -> None:  
     no_pings(peer.posted)
 
 
+async def test_a_bare_mention_gets_a_hint_and_no_thread(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.send_message(guild.channel_id, ALICE, "", mention_bot=True)
+    [post] = await peer.wait_for_posts(1)
+    assert post.channel_id == guild.channel_id and "Mention me with your question" in post.content
+    assert not peer.threads and not world["engine"].llm.calls
+    no_pings(peer.posted)
+
+
 async def test_slash_ask_is_deferred_then_answered(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"}])

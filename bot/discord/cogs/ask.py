@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # Without ARTICLEBOT_DISCORD_SHARED_COLLECTION a direct message has no articles to be answered from.
 DIRECT_MESSAGE_HINT = ("I answer questions about each server's articles: "
                        "ask me in a server, with /ask or by mentioning me.")
+# A bare @mention: the member wants the bot, but has not asked anything yet.
+MENTION_HINT = "Mention me with your question, in any language, or use /ask."
 
 
 class AskCog(commands.Cog):
@@ -113,6 +115,8 @@ class AskCog(commands.Cog):
             return
         question = re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
         if not question:
+            if mentioned:
+                await channel.send(MENTION_HINT, reference=message, mention_author=False)
             return
         if direct and not self.bot.collections_for(None):
             await channel.send(DIRECT_MESSAGE_HINT)
