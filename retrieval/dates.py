@@ -22,6 +22,33 @@ MONTHS = {
 }
 
 
+# Month names and abbreviations of the languages above, and the words around a date in them
+# ("vendredi 24 juin", "24 de junio de", "Freitag, 24. Juni"), for a date written by hand.
+_ABBREVIATIONS = {"janv": 1, "févr": 2, "fevr": 2, "avr": 4, "juil": 7, "sept": 9, "déc": 12, "dec": 12,
+                  "ene": 1, "abr": 4, "ago": 8, "dic": 12, "jän": 1, "mär": 3, "okt": 10, "dez": 12}
+_MONTH_NUMBERS = {name.lower(): i + 1 for names in MONTHS.values() for i, name in enumerate(names)}
+_MONTH_NUMBERS |= {name.replace("é", "e").replace("û", "u").replace("ä", "a"): n
+                   for name, n in _MONTH_NUMBERS.items()} | _ABBREVIATIONS
+_FILLERS = {"le", "de", "del", "der", "den", "am", "à", "a", "las", "um", "lundi", "mardi", "mercredi", "jeudi",
+            "vendredi", "samedi", "dimanche", "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes",
+            "sábado", "sabado", "domingo", "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag",
+            "sonntag"}
+
+
+def _in_english(value: str) -> str:
+    """'vendredi 24 juin 2016', '1er août 2016', '24 de junio de 2016', '24. Juni 2016' → '24 June 2016'."""
+    words = []
+    for word in re.findall(r"\d{1,2}[:h]\d{2}(?::\d{2})?|\w+", value.lower()):
+        if word in _FILLERS:
+            continue
+        if word in _MONTH_NUMBERS:
+            word = MONTHS["en"][_MONTH_NUMBERS[word] - 1]
+        elif word[0].isdigit():  # "1er" → "1", "10h00" → "10:00"
+            word = re.sub(r"^(\d+)(?:er|e|º|°)$", r"\1", word).replace("h", ":")
+        words.append(word)
+    return " ".join(words)
+
+
 def normalize_date(value: str) -> str:
     """'2016-06-24', 'Fri, 24 Jun 2016 10:00:00 GMT', '24 June 2016', '2016' → ISO day ('' if unreadable)."""
     value = (value or "").strip()
@@ -39,13 +66,16 @@ def normalize_date(value: str) -> str:
         return parsedate_to_datetime(value).date().isoformat()
     except (TypeError, ValueError, IndexError):
         pass
-    try:
-        from dateutil import parser
+    from dateutil import parser
 
-        parsed = parser.parse(value, fuzzy=False, default=dt.datetime(2000, 1, 1))
-        return parsed.date().isoformat() if 1800 <= parsed.year <= 2200 else ""
-    except (ValueError, OverflowError, TypeError):
-        return ""
+    for text in (value, _in_english(value)):
+        try:
+            parsed, other = (parser.parse(text, fuzzy=False, default=dt.datetime(year, 1, 1)) for year in (2000, 2001))
+        except (ValueError, OverflowError, TypeError):
+            continue
+        # A date without its year ("24 June") would take the default's: not a date to file an article under.
+        return parsed.date().isoformat() if parsed.year == other.year and 1800 <= parsed.year <= 2200 else ""
+    return ""
 
 
 def day_number(iso: str) -> int:

@@ -55,6 +55,15 @@ def test_dates_are_normalised_and_never_invented() -> None:
     assert normalize_date("24 June 2016") == "2016-06-24"
     assert normalize_date("2016-06-24T10:00:00Z") == "2016-06-24"
     assert normalize_date("") == "" and normalize_date("sometime soon") == ""
+    # A day without its year is no date to file an article under (it became 2000-03-24).
+    assert normalize_date("24 March") == "" and normalize_date("24 mars") == ""
+
+
+@pytest.mark.parametrize("written", ["24 juin 2016", "vendredi 24 juin 2016", "le 24 juin 2016 à 10h00",
+                                     "24 de junio de 2016", "Freitag, 24. Juni 2016", "24 juin 2016, 14:32"])
+def test_dates_written_in_french_spanish_or_german_are_read(written: str) -> None:
+    assert normalize_date(written) == "2016-06-24"  # a --date, a front matter or a JSON record as people type it
+    assert normalize_date("1er août 2016") == "2016-08-01" and normalize_date("24 févr. 2016") == "2016-02-24"
 
 
 def test_fake_llm_newest_article_wins_and_the_answer_names_its_date(engine) -> None:  # type: ignore[no-untyped-def]
