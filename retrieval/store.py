@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from retrieval.documents import Chunk
-from retrieval.errors import BadInputError, ModelMismatchError, NotFoundError, StoreError
+from retrieval.errors import ArticlebotError, BadInputError, ModelMismatchError, NotFoundError, StoreError
 from retrieval.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,17 @@ class SourceInfo:
     complete: bool
 
 
-def _wrap(exc: Exception, what: str) -> StoreError:
+UNAUTHORIZED = ("the Chroma server refused articlebot's requests (unauthorized): set ARTICLEBOT_CHROMA_TOKEN to "
+                "its token (and ARTICLEBOT_CHROMA_TOKEN_HEADER if it is not read as 'Authorization: Bearer')")
+
+
+def _wrap(exc: Exception, what: str) -> ArticlebotError:
+    from chromadb.errors import AuthorizationError, ChromaAuthError
+
+    if isinstance(exc, ArticlebotError):  # already says what failed: the store's, or a bad ARTICLEBOT_CHROMA_URL
+        return exc
+    if isinstance(exc, (AuthorizationError, ChromaAuthError)):  # a token revoked while running
+        return StoreError(UNAUTHORIZED)
     first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     return StoreError(f"the vector store failed while {what}: {first}")
 
@@ -86,14 +96,9 @@ class VectorStore:
             chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
             try:
                 if self.settings.chroma_url:
-                    url = urlparse(self.settings.chroma_url)
-                    if url.scheme not in ("http", "https") or not url.hostname:
-                        raise BadInputError(
-                            f"ARTICLEBOT_CHROMA_URL must be http(s)://host:port, not {self.settings.chroma_url!r}")
-                    self._client = chromadb.HttpClient(
-                        host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
-                        ssl=url.scheme == "https", settings=chroma_settings,
-                    )
+                    self._client = chromadb.HttpClient(host=self._server_url(), ssl=self.settings.chroma_url
+                                                       .startswith("https"), headers=self._auth_headers(),
+                                                       settings=chroma_settings)
                 else:
                     self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
                     self._client = chromadb.PersistentClient(path=str(self.settings.chroma_path),
@@ -101,9 +106,42 @@ class VectorStore:
             except BadInputError:
                 raise
             except Exception as exc:
+                if self.settings.chroma_url and self._refuses_credentials():
+                    raise StoreError(UNAUTHORIZED) from exc
                 where = self.settings.chroma_url or str(self.settings.chroma_path)
-                raise StoreError(f"cannot open the vector store at {where}: {str(exc).splitlines()[0][:200]}") from exc
+                raise _wrap(exc, f"opening the store at {where}") from exc
         return self._client
+
+    def _server_url(self) -> str:
+        """ARTICLEBOT_CHROMA_URL with its port made explicit (8000, Chroma's, for http; 443 for https)
+        and its path kept (a server behind a reverse proxy at https://host/chroma)."""
+        raw = self.settings.chroma_url or ""
+        url = urlparse(raw)
+        if url.username or url.password:  # never echoed: the message would put the password in a log
+            raise BadInputError("ARTICLEBOT_CHROMA_URL must not hold a user or password: "
+                                "put the server's token in ARTICLEBOT_CHROMA_TOKEN")
+        if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            raise BadInputError(f"ARTICLEBOT_CHROMA_URL must be http(s)://host:port[/path], not {raw!r}")
+        port = url.port or (443 if url.scheme == "https" else 8000)
+        return f"{url.scheme}://{url.hostname}:{port}{url.path.rstrip('/')}"
+
+    def _refuses_credentials(self) -> bool:
+        """Asked once the client failed to start: chromadb keeps only the text of an answer, and a
+        proxy's 401 page says nothing a user could act on."""
+        import httpx
+
+        try:
+            answer = httpx.get(f"{self._server_url()}/api/v2/auth/identity", headers=self._auth_headers(), timeout=10)
+        except httpx.HTTPError:
+            return False
+        return answer.status_code in (401, 403)
+
+    def _auth_headers(self) -> dict[str, str]:
+        token = self.settings.chroma_token.get_secret_value() if self.settings.chroma_token else ""
+        if not token:
+            return {}
+        header = self.settings.chroma_token_header
+        return {header: f"Bearer {token}" if header.lower() == "authorization" else token}
 
     def close(self) -> None:
         """Release the files and threads an embedded store holds. Chroma keeps a client's system
