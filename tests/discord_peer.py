@@ -287,8 +287,9 @@ class DiscordPeer:
         return thread["guild_id"] if thread else None
 
     async def send_message(self, channel_id: str, author: dict[str, Any], content: str,
-                           mention_bot: bool = False) -> dict[str, Any]:
-        mentions = [BOT_USER] if mention_bot else []
+                           mention_bot: bool = False, mentions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """``mentions``: the other users the content names as ``<@id>``."""
+        mentions = ([BOT_USER] if mention_bot else []) + (mentions or [])
         text = f"<@{BOT_ID}> {content}" if mention_bot else content
         payload = self.message_payload(channel_id, author, text, mentions)
         await self.dispatch("MESSAGE_CREATE", payload)

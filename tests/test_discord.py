@@ -110,6 +110,19 @@ async def test_mention_gets_an_answer_with_sources_in_a_thread(world) -> None:  
     no_pings(peer.posted)
 
 
+async def test_mentions_in_a_question_are_read_as_names(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    question = await peer.send_message(
+        guild.channel_id, ALICE, f"<@{BOB['id']}> asked in <#{guild.channel_id}> <:libya:123456789012345678> "
+        "who leads the unity government?", mention_bot=True, mentions=[BOB])
+    [post] = await peer.wait_for_posts(1)
+    name = peer.threads[question["id"]]["name"]
+    assert name == "@bob asked in #general :libya: who leads the unity government?", name
+    assert "Fayez al-Serraj" in post.content
+    asked = [c for c in world["engine"].llm.calls if "Question: " in c][-1]
+    assert "<@" not in asked and "<#" not in asked and "@bob asked" in asked
+
+
 async def test_a_bare_mention_gets_a_hint_and_no_thread(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.send_message(guild.channel_id, ALICE, "", mention_bot=True)

@@ -113,7 +113,7 @@ class AskCog(commands.Cog):
         mentioned = self.bot.user in message.mentions
         if not (direct or in_our_thread or mentioned):
             return
-        question = re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
+        question = readable_question(message, self.bot.user.id)
         if not question:
             if mentioned:
                 await channel.send(MENTION_HINT, reference=message, mention_author=False)
@@ -144,6 +144,26 @@ class AskCog(commands.Cog):
 
     def _remember(self, thread_id: int, answer: Answer) -> None:
         self.bot.conversations.add(thread_id, answer.standalone_question or answer.question, answer.answer)
+
+
+def readable_question(message: discord.Message, bot_id: int) -> str:
+    """The message as its author read it, the bot's mention left out: other mentions, channels and
+    custom emoji as their names ("what did @bob mean in #news?"), not Discord's raw "<@222>" tokens,
+    which the model, the language detection and the thread's name would otherwise get."""
+    text = re.sub(rf"<@!?{bot_id}>", "", message.content)
+    people = {m.id: m.display_name for m in message.mentions}
+    roles = {r.id: r.name for r in message.role_mentions}
+    guild = message.guild
+
+    def channel(match: re.Match[str]) -> str:
+        found = guild.get_channel_or_thread(int(match[1])) if guild else None
+        return f"#{found.name}" if found else "#channel"
+
+    text = re.sub(r"<@!?(\d+)>", lambda m: "@" + people.get(int(m[1]), "someone"), text)
+    text = re.sub(r"<@&(\d+)>", lambda m: "@" + roles.get(int(m[1]), "role"), text)
+    text = re.sub(r"<#(\d+)>", channel, text)
+    text = re.sub(r"<a?:(\w+):\d+>", r":\1:", text)
+    return " ".join(text.split())
 
 
 def _thread_name(question: str) -> str:
