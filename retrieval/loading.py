@@ -172,14 +172,20 @@ def load_pdf(data: bytes, source: str, url: str = "", title: str = "") -> Articl
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import DependencyError, PdfReadError
 
+    # pypdf logs what it repairs in a damaged file; the user gets one line, the refusal below, or nothing.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):  # many "protected" PDFs open without a password
+            raise BadInputError(f"{source}: the PDF is password-protected")
         pages = [page.extract_text() or "" for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
+    except (PdfReadError, DependencyError, ValueError, KeyError, TypeError, OSError, NotImplementedError) as exc:
         raise BadInputError(f"{source}: not a readable PDF ({exc.__class__.__name__})") from exc
+    if pages and not "".join(pages).strip():
+        raise BadInputError(f"{source}: the PDF holds no text (a scanned document? articlebot reads text, not images)")
     starts: list[int] = []
     text = ""
     for page in pages:

@@ -110,3 +110,46 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
 def test_missing_path_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="no such file"):
         expand_paths([tmp_path / "nope.txt"])
+
+
+def _pdf(text: str, user_password: str | None = None) -> bytes:
+    """A one-page PDF holding ``text`` (none: a blank page, as a scan's text layer is), encrypted if asked."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    from tests.web_server import minimal_pdf
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf([text])))) if text else PdfWriter()
+    if not text:
+        writer.add_blank_page(612, 792)
+    if user_password is not None:
+        writer.encrypt(user_password, owner_password="owner")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+SERRAJ_ASCII = "Le gouvernement d'union nationale de Fayez al-Serraj s'est installe a Tripoli dans une base navale."
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (_pdf(SERRAJ_ASCII, user_password="secret"), "password-protected"),
+    (_pdf(""), "holds no text (a scanned document?"),
+    (_pdf(SERRAJ_ASCII)[:300], "not a readable PDF"),
+], ids=["password", "scan", "truncated"])
+def test_unreadable_pdfs_say_why(tmp_path: Path, content: bytes, reason: str,
+                                 caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(content)
+    with pytest.raises(BadInputError) as info:
+        load_file(path, MAX)
+    assert reason in str(info.value) and "\n" not in str(info.value)
+    assert not [r for r in caplog.records if r.name.startswith("pypdf")]  # the refusal is the one line
+
+
+def test_a_pdf_locked_only_against_editing_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "locked.pdf"
+    path.write_bytes(_pdf(SERRAJ_ASCII, user_password=""))  # opens without a password, as readers do
+    [article] = load_file(path, MAX)
+    assert "Fayez al-Serraj" in article.text
