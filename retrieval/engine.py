@@ -140,7 +140,7 @@ class Engine:
         """Ingest files and folders; a bad file among many is reported and the rest go on."""
         files = expand_paths(list(paths))
         if not files:
-            raise BadInputError("no supported files found (txt, md, html, json, jsonl, pdf)")
+            raise BadInputError("no supported files found (txt, md, html, json, jsonl, pdf, docx)")
         articles: list[Article] = []
         report = IngestReport()
         single = len(files) == 1

@@ -29,6 +29,7 @@ MAX_REDIRECTS = 5
 READABLE_TYPES = {
     "text/html": ".html", "application/xhtml+xml": ".html", "text/plain": ".txt", "text/markdown": ".md",
     "application/pdf": ".pdf", "application/json": ".json",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
     "application/rss+xml": ".feed", "application/atom+xml": ".feed", "application/xml": ".feed",
     "text/xml": ".feed", "application/rdf+xml": ".feed",
 }

@@ -27,8 +27,9 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 PDF_SUFFIXES = {".pdf"}
+DOCX_SUFFIXES = {".docx"}
 SUPPORTED_SUFFIXES = (
-    TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES
+    TEXT_SUFFIXES | MARKDOWN_SUFFIXES | HTML_SUFFIXES | JSON_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
 )
 _MIN_TEXT_CHARS = 20
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
@@ -197,6 +198,42 @@ def load_pdf(data: bytes, source: str, url: str = "", title: str = "") -> Articl
     )
 
 
+_WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_DOCX_MAX_XML_BYTES = 50_000_000  # a Word file is a zip: its text is capped once unpacked, not as sent
+
+
+def load_docx(data: bytes, path: Path, source: str, title: str = "") -> Article:
+    """A Word document's paragraphs (what a newsroom's press releases and drafts come as); its
+    title from the document's properties, else as for plain text."""
+    import io
+    import zipfile
+    from xml.etree import ElementTree
+
+    def unpacked(archive: zipfile.ZipFile, name: str) -> bytes:
+        with archive.open(name) as member:
+            xml = member.read(_DOCX_MAX_XML_BYTES + 1)  # the size a zip declares may lie
+        if len(xml) > _DOCX_MAX_XML_BYTES:
+            raise BadInputError(f"{source}: too large once unpacked (over {_DOCX_MAX_XML_BYTES} bytes of text)")
+        return xml
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            body = ElementTree.fromstring(unpacked(archive, "word/document.xml"))
+            names = set(archive.namelist())
+            properties = ElementTree.fromstring(unpacked(archive, "docProps/core.xml")) \
+                if "docProps/core.xml" in names else None
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, EOFError, NotImplementedError) as exc:
+        raise BadInputError(f"{source}: not a readable Word document ({exc.__class__.__name__})") from exc
+    paragraphs = []
+    for paragraph in body.iter(f"{_WORD}p"):
+        parts = [node.text or "" if node.tag == f"{_WORD}t" else "\t" if node.tag == f"{_WORD}tab" else "\n"
+                 for node in paragraph.iter() if node.tag in (f"{_WORD}t", f"{_WORD}tab", f"{_WORD}br")]
+        paragraphs.append("".join(parts))
+    stated = properties.findtext("{http://purl.org/dc/elements/1.1/}title") if properties is not None else ""
+    article = load_plain_text("\n".join(paragraphs), path, source, title)
+    return replace(article, title=_clean(stated or "")[:300] or article.title) if stated else article
+
+
 def article_from_record(record: object, source: str) -> Article:
     """A JSON record ``{title, text, url?, date?, doc_id?, lang?}``: the evaluation docs' format."""
     if not isinstance(record, dict):
@@ -254,6 +291,9 @@ def load_bytes(data: bytes, name: str, source: str, url: str = "", title: str = 
         if not data.startswith(b"%PDF"):
             raise BadInputError(f"{source}: not a PDF file")
         return [load_pdf(data, source, url, title)]
+    if suffix in DOCX_SUFFIXES:
+        article = load_docx(data, Path(name), source, title)
+        return [replace(article, id=url, url=url) if url else article]
     text = decode_bytes(data, source)
     if suffix in HTML_SUFFIXES:
         return [load_html(text, source, url, title)]

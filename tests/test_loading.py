@@ -153,3 +153,48 @@ def test_a_pdf_locked_only_against_editing_is_read(tmp_path: Path) -> None:
     path.write_bytes(_pdf(SERRAJ_ASCII, user_password=""))  # opens without a password, as readers do
     [article] = load_file(path, MAX)
     assert "Fayez al-Serraj" in article.text
+
+
+def _docx(paragraphs: list[str], title: str = "", document_xml: bytes | None = None) -> bytes:
+    """A Word file as Word writes one: a zip of XML parts (the parts articlebot reads, and the content types)."""
+    import io
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    body = "".join(f"<w:p><w:r><w:t xml:space='preserve'>{escape(p)}</w:t></w:r></w:p>" for p in paragraphs)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<?xml version='1.0'?><Types xmlns='http://schemas.openxmlformats."
+                         "org/package/2006/content-types'/>")
+        archive.writestr("word/document.xml", document_xml or (
+            "<?xml version='1.0' encoding='UTF-8'?><w:document xmlns:w='http://schemas.openxmlformats.org/"
+            f"wordprocessingml/2006/main'><w:body>{body}</w:body></w:document>").encode())
+        if title:
+            archive.writestr("docProps/core.xml", "<?xml version='1.0'?><cp:coreProperties xmlns:cp='http://schemas."
+                             "openxmlformats.org/package/2006/metadata/core-properties' xmlns:dc='http://purl.org/dc/"
+                             f"elements/1.1/'><dc:title>{escape(title)}</dc:title></cp:coreProperties>")
+    return out.getvalue()
+
+
+def test_a_word_document_reads_as_an_article(tmp_path: Path) -> None:
+    path = tmp_path / "communique.docx"
+    path.write_bytes(_docx(["Communiqué du gouvernement d'union", FRENCH, "Tripoli, le 24 juin 2016."],
+                           title="Libye : le gouvernement s'installe"))
+    [article] = load_file(path, MAX)
+    assert article.title == "Libye : le gouvernement s'installe" and article.lang == "fr"
+    assert "Fayez al-Serraj s'est installé à Tripoli" in article.text and "le 24 juin 2016" in article.text
+    untitled = tmp_path / "note.docx"
+    untitled.write_bytes(_docx(["Communiqué du gouvernement d'union", FRENCH]))
+    assert load_file(untitled, MAX)[0].title == "Communiqué du gouvernement d'union"  # its headline
+    assert untitled in expand_paths([tmp_path])  # a folder's Word files are ingested with the rest
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"PK\x03\x04 this is no zip", "not a readable Word document"),
+    (_docx([], document_xml=b"<w:document" + b" " * 60_000_000), "too large once unpacked"),  # a zip bomb
+], ids=["not-a-zip", "bomb"])
+def test_bad_word_documents_are_refused(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "bad.docx"
+    path.write_bytes(content)
+    with pytest.raises(BadInputError, match=reason):
+        load_file(path, MAX)

@@ -98,7 +98,7 @@ class AdminCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="ingest", description="Add an article to this server (file or URL)")
-    @app_commands.describe(file="A txt, md, html, pdf or json file", url="An article's web address")
+    @app_commands.describe(file="A txt, md, html, pdf, docx or json file", url="An article's web address")
     @for_admins()
     async def ingest(self, interaction: discord.Interaction, file: discord.Attachment | None = None,
                      url: str | None = None) -> None:
