@@ -229,9 +229,11 @@ def load_docx(data: bytes, path: Path, source: str, title: str = "") -> Article:
         parts = [node.text or "" if node.tag == f"{_WORD}t" else "\t" if node.tag == f"{_WORD}tab" else "\n"
                  for node in paragraph.iter() if node.tag in (f"{_WORD}t", f"{_WORD}tab", f"{_WORD}br")]
         paragraphs.append("".join(parts))
+    text = "\n".join(paragraphs)
     stated = properties.findtext("{http://purl.org/dc/elements/1.1/}title") if properties is not None else ""
-    article = load_plain_text("\n".join(paragraphs), path, source, title)
-    return replace(article, title=_clean(stated or "")[:300] or article.title) if stated else article
+    if stated and stated.strip():  # the first paragraph then stays in the text, headline or not
+        return _make_article(id=source, title=stated, text=text, source=source)
+    return load_plain_text(text, path, source, title)
 
 
 def article_from_record(record: object, source: str) -> Article:

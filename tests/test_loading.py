@@ -183,6 +183,7 @@ def test_a_word_document_reads_as_an_article(tmp_path: Path) -> None:
     [article] = load_file(path, MAX)
     assert article.title == "Libye : le gouvernement s'installe" and article.lang == "fr"
     assert "Fayez al-Serraj s'est installé à Tripoli" in article.text and "le 24 juin 2016" in article.text
+    assert article.text.startswith("Communiqué du gouvernement d'union")  # kept: the title is another
     untitled = tmp_path / "note.docx"
     untitled.write_bytes(_docx(["Communiqué du gouvernement d'union", FRENCH]))
     assert load_file(untitled, MAX)[0].title == "Communiqué du gouvernement d'union"  # its headline
