@@ -255,6 +255,18 @@ async def test_a_long_answer_is_split_cleanly(world) -> None:  # type: ignore[no
     assert not any(p.payload.get("components") for p in posts[:-1])
 
 
+async def test_help_says_how_to_ask_and_what_this_server_holds(world) -> None:  # type: ignore[no-untyped-def]
+    peer = world["peer"]
+    await peer.slash(world["a"], ALICE, "help", [])
+    [member_view] = await peer.wait_for_posts(1)
+    assert "/ask" in member_view.content and "any language" in member_view.content
+    assert "This server has 1 article." in member_view.content and "/ingest" not in member_view.content
+    assert member_view.payload["flags"] & 64  # only the member who asked sees it
+    await peer.slash(world["b"], BOB, "help", [], manage_guild=True)
+    posts = await peer.wait_for_posts(2)
+    assert "This server has 0 articles." in posts[1].content and "/follow" in posts[1].content
+
+
 async def test_ingest_is_refused_to_members_without_manage_server(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["b"]
     await peer.slash(guild, BOB, "ingest", [{"name": "url", "type": 3, "value": "https://example.org/a"}])

@@ -55,8 +55,9 @@ class ArticleBot(commands.Bot):
         from bot.discord.cogs.errors import ErrorsCog
         from bot.discord.cogs.feedback import FeedbackButton, FeedbackCog
         from bot.discord.cogs.feeds import FeedsCog
+        from bot.discord.cogs.help import HelpCog
 
-        for cog in (ErrorsCog(self), AskCog(self), AdminCog(self), FeedbackCog(self), FeedsCog(self)):
+        for cog in (ErrorsCog(self), AskCog(self), AdminCog(self), FeedbackCog(self), FeedsCog(self), HelpCog(self)):
             await self.add_cog(cog)
         self.add_dynamic_items(FeedbackButton)
         await self.tree.sync()
