@@ -333,6 +333,25 @@ async def test_a_feedback_click_is_stored(world) -> None:  # type: ignore[no-unt
     assert "Fayez al-Serraj" in vote["answer"] and vote["prompt"] == "answer" and vote["sources"]
 
 
+async def test_a_failing_feedback_log_costs_the_vote_buttons_never_the_answer(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild, bot = world["peer"], world["a"], world["bot"]
+    await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    [post] = await peer.wait_for_posts(1)
+    up = next(c["custom_id"] for row in post.payload["components"] for c in row["components"]
+              if c["custom_id"].startswith("fb:up:"))
+    bot.feedback.close()  # as a full disk or a damaged file fails it: every statement raises
+    bot.conversations.close()
+    await peer.click(guild, BOB, post, up)
+    await until(lambda: peer.callbacks)
+    assert "could not be saved" in peer.callbacks[0]["data"]["content"]
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"}])
+    answers = await peer.wait_for_posts(2)
+    assert answers[1].content.startswith("Fayez al-Serraj") and not answers[1].payload.get("components")
+    await peer.send_message(post.channel_id, ALICE, "who is the UN envoy?")  # in the thread: its turns unreadable
+    follow_up = await peer.wait_for_posts(3)
+    assert follow_up[2].content.startswith("Martin Kobler")  # answered all the same, without them
+
+
 async def test_an_llm_failure_is_reported_and_the_next_question_answered(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.send_message(guild.channel_id, ALICE, "please explode: who leads the unity government?",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import TYPE_CHECKING
+import sqlite3
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
@@ -45,8 +46,15 @@ class AskCog(commands.Cog):
             return None, error_message(exc)
         return answer, ""
 
-    def _record(self, answer: Answer, guild_id: int | None, user_id: int) -> str:
-        return self.bot.feedback.record_answer(answer, scope=str(guild_id or ""), user=str(user_id))
+    def _votes(self, answer: Answer, guild_id: int | None, user_id: int) -> discord.ui.View | None:
+        """The 👍/👎 buttons, once the answer is in the feedback log. The log is a side matter: a
+        full disk or a broken file costs the buttons, never the answer."""
+        try:
+            answer_id = self.bot.feedback.record_answer(answer, scope=str(guild_id or ""), user=str(user_id))
+        except sqlite3.Error as exc:
+            log.warning("answer sent without vote buttons: the feedback log failed: %s", exc)
+            return None
+        return feedback_view(answer_id)
 
     def _slow_down(self, user_id: int) -> str:
         wait = self.bot.limiter.retry_after(user_id)
@@ -54,13 +62,14 @@ class AskCog(commands.Cog):
 
     async def _send_answer(self, channel: discord.abc.Messageable, answer: Answer, guild_id: int | None,
                            user_id: int) -> list[discord.Message]:
+        return [await channel.send(part, view=view) for part, view in self._messages(answer, guild_id, user_id)]
+
+    def _messages(self, answer: Answer, guild_id: int | None, user_id: int) -> list[tuple[str, Any]]:
+        """The answer's messages (under Discord's 2000 characters), the vote buttons under the last."""
         parts = split_message(render_answer(answer))
-        view = feedback_view(self._record(answer, guild_id, user_id))
-        sent = []
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            sent.append(await channel.send(part, view=view if last else discord.utils.MISSING))
-        return sent
+        votes = self._votes(answer, guild_id, user_id)
+        view = votes if votes is not None else discord.utils.MISSING
+        return [(part, view if i == len(parts) - 1 else discord.utils.MISSING) for i, part in enumerate(parts)]
 
     # -- /ask --------------------------------------------------------------------------------
     @app_commands.command(name="ask", description="Ask a question about this server's articles")
@@ -75,18 +84,15 @@ class AskCog(commands.Cog):
         await interaction.response.defer(thinking=True)
         # Inside a thread, /ask is one more turn of that thread's conversation, as a typed follow-up is.
         thread_id = interaction.channel.id if isinstance(interaction.channel, discord.Thread) else None
-        history = self.bot.conversations.turns(thread_id) if thread_id else None
+        history = self._history(thread_id) if thread_id else None
         answer, failure = await self._answer(question, interaction.guild_id, interaction.user.id, history,
                                              since=since, until=until)
         if answer is None:
             await interaction.followup.send(failure)
             return
-        parts = split_message(render_answer(answer))
-        view = feedback_view(self._record(answer, interaction.guild_id, interaction.user.id))
         first: discord.Message | None = None
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            msg = await interaction.followup.send(part, wait=True, view=view if last else discord.utils.MISSING)
+        for part, view in self._messages(answer, interaction.guild_id, interaction.user.id):
+            msg = await interaction.followup.send(part, wait=True, view=view)
             first = first or msg
         if thread_id:
             self._remember(thread_id, answer)
@@ -124,7 +130,7 @@ class AskCog(commands.Cog):
         if wait := self._slow_down(message.author.id):
             await channel.send(wait, reference=message, mention_author=False)
             return
-        history = self.bot.conversations.turns(channel.id) if in_thread or direct else None
+        history = self._history(channel.id) if in_thread or direct else None
         target: discord.abc.Messageable = channel
         if not in_our_thread and isinstance(channel, discord.TextChannel):
             try:
@@ -142,8 +148,19 @@ class AskCog(commands.Cog):
         elif direct:
             self._remember(channel.id, answer)
 
+    def _history(self, thread_id: int) -> list[tuple[str, str]]:
+        """The thread's earlier turns; none when their file fails (the question is still answered)."""
+        try:
+            return self.bot.conversations.turns(thread_id)
+        except sqlite3.Error as exc:
+            log.warning("thread %s: earlier turns unreadable, answering without them: %s", thread_id, exc)
+            return []
+
     def _remember(self, thread_id: int, answer: Answer) -> None:
-        self.bot.conversations.add(thread_id, answer.standalone_question or answer.question, answer.answer)
+        try:
+            self.bot.conversations.add(thread_id, answer.standalone_question or answer.question, answer.answer)
+        except sqlite3.Error as exc:  # the answer is out; a follow-up will lack this turn
+            log.warning("thread %s: this turn could not be kept: %s", thread_id, exc)
 
 
 def readable_question(message: discord.Message, bot_id: int) -> str:

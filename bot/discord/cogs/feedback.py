@@ -6,7 +6,9 @@ after the bot restarts.
 
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -14,6 +16,8 @@ from discord.ext import commands
 
 if TYPE_CHECKING:
     from bot.discord.app import ArticleBot
+
+log = logging.getLogger(__name__)
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
@@ -32,7 +36,12 @@ class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button[Any]],
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot: ArticleBot = interaction.client  # type: ignore[assignment]
-        stored = bot.feedback.vote(self.answer_id, str(interaction.user.id), self.vote == "up")
+        try:
+            stored = bot.feedback.vote(self.answer_id, str(interaction.user.id), self.vote == "up")
+        except sqlite3.Error as exc:
+            log.warning("a vote could not be kept: %s", exc)
+            await interaction.response.send_message("Your vote could not be saved right now, sorry.", ephemeral=True)
+            return
         text = "Thanks for the feedback!" if stored else "That answer is too old to rate."
         await interaction.response.send_message(text, ephemeral=True)
 
