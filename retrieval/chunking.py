@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from retrieval.documents import Article, Chunk
+from retrieval.keyword import UNSPACED
 
 TokenCounter = Callable[[str], int]
 
@@ -22,7 +23,17 @@ _ABBREVIATIONS = {
     "sen", "rep", "gov", "lt", "col", "sgt", "capt", "hr", "fr", "z.b", "bzw", "ca", "av", "ap",
 }
 _WORD_TAIL = 64  # characters read before a full stop to find the word it ends (abbreviations are shorter)
-_BOUNDARY = re.compile(r"(?<=[.!?…»\"”])\s+(?=[\"«“(\[]?[A-ZÀ-ÖØ-Þ0-9¿¡])|\n+")
+# Chinese and Japanese end a sentence with a full-width mark and no space ("。", "！", "？"),
+# or with the closing quote after it.
+_BOUNDARY = re.compile(r"(?<=[.!?…»\"”])\s+(?=[\"«“(\[]?[A-ZÀ-ÖØ-Þ0-9¿¡])|\n+"
+                       r"|(?<=[。！？])(?![」』”’）])|(?<=[。！？][」』”’）])")
+# A word: a run of non-space characters, or one character of a script written without spaces
+# (otherwise a Chinese paragraph is one "word": uncuttable, and too few words to be kept).
+_WORDS = re.compile(f"[{UNSPACED}]|[^\\s{UNSPACED}]+")
+
+
+def word_count(text: str) -> int:
+    return len(_WORDS.findall(text))
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,7 @@ def _split_long(span: Span, budget: int, count: TokenCounter) -> list[Span]:
     """A sentence longer than the budget is cut between words, never inside one, into the longest
     pieces that fit. Each piece's length is found by bisection: growing it a word at a time cost one
     tokenizer call per word, hundreds per piece, and minutes for an unpunctuated megabyte."""
-    words = list(re.finditer(r"\S+", span.text))
+    words = list(_WORDS.finditer(span.text))
     pieces: list[Span] = []
     first = 0
     while first < len(words):
@@ -113,7 +124,7 @@ def chunk_article(
     # A last group that adds only a few words (a byline, a credit) joins the previous one if it fits.
     if len(groups) > 1:
         tail_new = [s for s in groups[-1] if s not in groups[-2]]
-        tail_words = sum(len(s.text.split()) for s, _ in tail_new)
+        tail_words = sum(word_count(s.text) for s, _ in tail_new)
         prev_size = sum(n for _, n in groups[-2])
         if tail_words < min_words and prev_size + sum(n for _, n in tail_new) <= budget:
             groups[-2] = groups[-2] + tail_new
@@ -124,8 +135,7 @@ def chunk_article(
         first = group[0][0]
         last = group[-1][0]
         text = article.text[first.start:last.start + len(last.text)]
-        words = len(text.split())
-        if words < min_words and len(groups) > 1:
+        if word_count(text) < min_words and len(groups) > 1:
             continue
         chunks.append(Chunk(article=article, index=len(chunks), text=text, start=first.start,
                             tokens=sum(n for _, n in group)))

