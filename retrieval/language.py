@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+import unicodedata
 from functools import lru_cache
 
 from retrieval.keyword import fold
@@ -89,6 +91,13 @@ def _wordlist_languages() -> frozenset[str]:
     return frozenset(available_languages("small")) - {"zh", "ja", "ko"}
 
 
+def _script(char: str) -> str:
+    """The writing system of a letter, as Unicode names it ("LATIN", "CYRILLIC", "CJK"); Japanese
+    kana count with the ideographs they are written among."""
+    script = unicodedata.name(char, "").split(" ", 1)[0]
+    return "CJK" if script in ("HIRAGANA", "KATAKANA") else script
+
+
 def untranslated_words(answer: str, passages: str, question: str, answer_lang: str = "",
                        passage_lang: str = "") -> list[str]:
     """Words an answer copied from passages in another language instead of translating them.
@@ -105,6 +114,15 @@ def untranslated_words(answer: str, passages: str, question: str, answer_lang: s
     passage_words = {fold(w) for w in _WORD.findall(passages)}
     question_words = {fold(w) for w in _WORD.findall(question)}
     words = _WORD.findall(re.sub(r"\[\d+\]", " ", answer))
+    # Letters of a script the question is not written in, taken from the passages, are untranslated
+    # whatever the word lists say: "the Libyan National团结 Government" over a Chinese article. Latin
+    # letters excepted: a Chinese answer may well keep the name "Fayez al-Serraj" as written.
+    question_scripts = {_script(c) for c in question if c.isalpha()}
+    readable = question_scripts | {"LATIN"}
+    runs = ["".join(run) for word in words for _, run in itertools.groupby(word, key=_script)]
+    alien = [r for r in runs if r[0].isalpha() and _script(r[0]) not in readable and r in passages]
+    if alien and question_scripts:
+        return alien
 
     def copied(word: str) -> bool:
         folded = fold(word)

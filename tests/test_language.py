@@ -33,6 +33,15 @@ def test_an_answer_in_chinese_is_checked_without_word_lists_instead_of_failing()
                               "zh", "en") == []
 
 
+def test_letters_of_a_script_the_question_does_not_use_are_untranslated() -> None:
+    chinese = "利比亚民族团结政府总理法耶兹·萨拉杰周三抵达首都的黎波里，并在一座海军基地设立办公室。"
+    answer = "The unity government is led by the Libyan National团结 Government (LNG)总理, Fayez Sallaji. [1]"
+    assert untranslated_words(answer, chinese, "who leads the unity government?", "en", "zh") == ["团结", "总理"]
+    assert untranslated_words("Le maire de Москва a parlé.", "Мэр Москва сказал", "Qui a parlé ?", "fr", "ru") == [
+        "Москва"]
+    assert untranslated_words("萨拉杰在的黎波里设立办公室。", chinese, "萨拉杰在哪里设立办公室？", "zh", "zh") == []
+
+
 @pytest.mark.parametrize(("question", "lang"), [
     ("a quel continent appartient le Bresil?", "fr"),  # no language was sure of it: English by default
     ("wer hat gewonnen?", "de"),  # Luxembourgish
