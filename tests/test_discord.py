@@ -142,6 +142,17 @@ async def test_slash_ask_is_deferred_then_answered(world) -> None:  # type: igno
     no_pings(peer.posted)
 
 
+async def test_a_private_ask_is_seen_by_the_asker_alone(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild = world["peer"], world["a"]
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"},
+                                           {"name": "private", "type": 5, "value": True}])
+    [post] = await peer.wait_for_posts(1)
+    assert peer.callbacks[0]["type"] == 5 and peer.callbacks[0]["data"]["flags"] & 64  # deferred privately
+    assert "Fayez al-Serraj" in post.content and post.payload["flags"] & 64
+    await asyncio.sleep(1)
+    assert not peer.threads  # no thread opened on a message only one member sees
+
+
 async def test_follow_up_in_the_thread_uses_the_earlier_turn(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     question = await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)

@@ -75,25 +75,29 @@ class AskCog(commands.Cog):
     @app_commands.command(name="ask", description="Ask a question about this server's articles")
     @app_commands.describe(question="Your question, in any language",
                            since="Only articles published on or after this date (YYYY-MM-DD)",
-                           until="Only articles published on or before this date (YYYY-MM-DD)")
+                           until="Only articles published on or before this date (YYYY-MM-DD)",
+                           private="Only you see the answer (no thread is opened)")
     @app_commands.guild_only()
-    async def ask(self, interaction: discord.Interaction, question: str, since: str = "", until: str = "") -> None:
+    async def ask(self, interaction: discord.Interaction, question: str, since: str = "", until: str = "",
+                  private: bool = False) -> None:
         if message := self._slow_down(interaction.user.id):
             await interaction.response.send_message(message, ephemeral=True)
             return
-        await interaction.response.defer(thinking=True)
+        await interaction.response.defer(thinking=True, ephemeral=private)
         # Inside a thread, /ask is one more turn of that thread's conversation, as a typed follow-up is.
         thread_id = interaction.channel.id if isinstance(interaction.channel, discord.Thread) else None
         history = self._history(thread_id) if thread_id else None
         answer, failure = await self._answer(question, interaction.guild_id, interaction.user.id, history,
                                              since=since, until=until)
         if answer is None:
-            await interaction.followup.send(failure)
+            await interaction.followup.send(failure, ephemeral=private)
             return
         first: discord.Message | None = None
         for part, view in self._messages(answer, interaction.guild_id, interaction.user.id):
-            msg = await interaction.followup.send(part, wait=True, view=view)
+            msg = await interaction.followup.send(part, wait=True, view=view, ephemeral=private)
             first = first or msg
+        if private:  # a private exchange is not a turn of the thread others read
+            return
         if thread_id:
             self._remember(thread_id, answer)
         elif first is not None and isinstance(interaction.channel, discord.TextChannel):

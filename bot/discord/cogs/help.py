@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 ASKING = ("I answer questions from the articles of this server, in any language, and cite them; "
           "when the articles do not hold the answer, I say so.\n"
           "• `/ask question` — or mention me with your question. Follow-ups go in the answer's thread.\n"
-          "• `/ask` with `since`/`until` (YYYY-MM-DD): only articles published in that period.\n"
+          "• `/ask` with `since`/`until` (YYYY-MM-DD): only articles published in that period; "
+          "with `private`, only you see the answer.\n"
           "• 👍/👎 under an answer tells the team that tunes me whether it helped.")
 ADMIN = ("Members with **Manage Server**: `/ingest` (a file or a URL), `/sources`, `/forget`, "
          "`/follow` an RSS or Atom feed, `/feeds`, `/unfollow`.")
