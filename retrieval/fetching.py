@@ -43,6 +43,15 @@ class Fetched:
     data: bytes
 
 
+# What a user can do about the answers sites give most.
+_STATUS_HINTS = {
+    401: " (the page needs a login: save it from your browser and ingest the file)",
+    403: " (the site refuses automated readers: save the page from your browser and ingest the file)",
+    404: " (no such page)", 410: " (the page was removed)",
+    429: " (too many requests: try again later)",
+}
+
+
 def _check_scheme(url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -127,7 +136,8 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
                         current = urljoin(current, location)
                         continue
                     if response.status_code >= 400:
-                        failure = f"{current}: the server answered HTTP {response.status_code}"
+                        hint = _STATUS_HINTS.get(response.status_code, "")
+                        failure = f"{current}: the server answered HTTP {response.status_code}{hint}"
                         if response.status_code >= 500 or response.status_code in (408, 429):
                             raise UnreachableError(failure)
                         raise BadInputError(failure)

@@ -201,6 +201,9 @@ def test_pdf_keeps_page_numbers(site: NewsSite, engine) -> None:  # type: ignore
     ("/never", (200, {}, b""), "no answer within"),
     ("/drip", (200, {}, b""), "took longer than 4 s"),
     ("/gone", (404, {"Content-Type": "text/html"}, b"<html>gone</html>"), "HTTP 404"),
+    # A news site turning away non-browsers: the user is told the way round it.
+    ("/paywall", (403, {"Content-Type": "text/html"}, b"<html>denied</html>"),
+     r"HTTP 403 \(the site refuses automated readers: save the page from your browser and ingest the file\)"),
 ])
 def test_hostile_or_broken_urls_are_refused_with_a_reason(  # type: ignore[no-untyped-def]
         site: NewsSite, engine, path: str, route, reason: str) -> None:
