@@ -288,6 +288,26 @@ async def test_ingest_is_refused_to_members_without_manage_server(world) -> None
     assert "guild-" + guild.id not in world["engine"].store.collection_names()
 
 
+async def test_ingest_given_a_file_and_a_url_takes_both(make_engine) -> None:  # type: ignore[no-untyped-def]
+    site = NewsSite()
+    site.html("/libye", article_page("Libye : le gouvernement d'union à Tripoli", [
+        "Le gouvernement d'union nationale de Fayez al-Serraj s'est installé à Tripoli, dans une base navale, "
+        "sous la protection de forces loyales. Les Nations unies soutiennent ce gouvernement."]))
+    try:
+        async with running_bot(make_engine, allow_private_urls=True) as bot_world:
+            peer, guild = bot_world["peer"], bot_world["b"]
+            attachment = peer.add_attachment("macedoine.txt", ("Référendum en Macédoine\n" + MACEDONIA).encode())
+            await peer.slash(guild, BOB, "ingest", [{"name": "file", "type": 11, "value": attachment["id"]},
+                                                   {"name": "url", "type": 3, "value": site.url("/libye")}],
+                             manage_guild=True, resolved={"attachments": {attachment["id"]: attachment}})
+            [report] = await peer.wait_for_posts(1)
+            assert "Ingested 2" in report.content  # the URL was dropped when a file came with it
+            titles = sorted(s.title for s in bot_world["engine"].sources(f"guild-{guild.id}"))
+            assert titles == ["Libye : le gouvernement d'union à Tripoli", "Référendum en Macédoine"]
+    finally:
+        site.close()
+
+
 async def test_admin_attachment_is_ingested_then_answered_from_and_stays_in_its_server(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild_a, guild_b = world["peer"], world["a"], world["b"]
     await ingest_attachment(peer, guild_b, "../../etc/macedoine.txt", "Référendum en Macédoine\n" + MACEDONIA)

@@ -109,6 +109,7 @@ class AdminCog(commands.Cog):
         assert interaction.guild_id is not None
         collection = self.bot.guild_collection(interaction.guild_id)
         engine = self.bot.engine
+        report = IngestReport()
         try:
             if file is not None:
                 if file.size > self.bot.settings.max_file_bytes:
@@ -118,9 +119,9 @@ class AdminCog(commands.Cog):
                 # Off the event loop: parsing 8 MB of HTML takes ~18 s, in which no one else's
                 # question would be answered and the gateway's heartbeats would stop.
                 articles = await self.bot.runner.run(load_bytes, data, name, f"discord:{interaction.guild_id}/{name}")
-                report = await self.bot.runner.run(engine.ingest_articles, articles, collection)
-            else:
-                report = await self.bot.runner.run(engine.ingest_urls, [url or ""], collection)
+                report.merge(await self.bot.runner.run(engine.ingest_articles, articles, collection))
+            if url:  # given with a file too: both are ingested, not the URL silently dropped
+                report.merge(await self.bot.runner.run(engine.ingest_urls, [url], collection))
         except (ArticlebotError, discord.HTTPException) as exc:
             await interaction.followup.send(error_message(exc), ephemeral=True)
             return
