@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sources", help="list or remove ingested articles")
     p.add_argument("action", choices=["list", "remove"])
-    p.add_argument("id", nargs="?")
+    p.add_argument("ids", nargs="*", metavar="ID", help="remove: the articles' ids, files or URLs")
     p.add_argument("--collection", default="default")
     p.add_argument("--json", action="store_true")
 
@@ -146,11 +146,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     engine = _engine()
     if args.action == "remove":
-        if not args.id:
+        if not args.ids:
             raise UsageError("sources remove needs an ID (see: articlebot sources list)")
-        removed = engine.remove_source(args.id, args.collection)
-        print(f"removed '{args.id}' ({removed} chunks) from collection '{args.collection}'")
+        for source_id, removed in zip(args.ids, engine.remove_sources(args.ids, args.collection), strict=True):
+            print(f"removed '{source_id}' ({removed} chunks) from collection '{args.collection}'")
         return 0
+    if args.ids:
+        raise UsageError("sources list takes no ID")
     sources = engine.sources(args.collection)
     if args.json:
         print(json.dumps([s.__dict__ for s in sources], ensure_ascii=False))

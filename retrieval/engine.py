@@ -354,18 +354,25 @@ class Engine:
         return self.store.sources(coll)
 
     def remove_source(self, source_id: str, collection: str = "default") -> int:
+        return self.remove_sources([source_id], collection)[0]
+
+    def remove_sources(self, source_ids: list[str], collection: str = "default") -> list[int]:
+        """Chunks removed for each article, named by its id, file or URL. All or nothing: an unknown
+        one is refused before any is removed, as every bad input leaves the store as it was."""
+        from retrieval.errors import NotFoundError
+
         with exclusive(self.settings.lock_path):
             coll = self.store.collection(collection, self.embeddings.name)
-            removed = self.store.delete_article(coll, source_id)
-            if not removed:
-                matches = [s for s in self.store.sources(coll) if s.source == source_id or s.url == source_id]
-                for match in matches:
-                    removed += self.store.delete_article(coll, match.id)
+            stored = self.store.sources(coll)
+            targets = []
+            for source_id in source_ids:
+                ids = [s.id for s in stored if source_id in (s.id, s.source, s.url)]
+                if not ids:
+                    raise NotFoundError(
+                        f"no source with id '{source_id}' in collection '{collection}' (see: sources list)")
+                targets.append(ids)
+            removed = [sum(self.store.delete_article(coll, article_id) for article_id in ids) for ids in targets]
             self._keyword_indexes.invalidate(collection)
-        if not removed:
-            from retrieval.errors import NotFoundError
-
-            raise NotFoundError(f"no source with id '{source_id}' in collection '{collection}' (see: sources list)")
         return removed
 
     # -- questions ---------------------------------------------------------------------------

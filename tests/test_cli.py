@@ -75,6 +75,15 @@ def test_sources_list_and_remove(cli_env: dict[str, str]) -> None:
     assert "ntrex-bbc.381669" not in run(cli_env, "sources", "list", "--collection", "news").stdout
     missing = run(cli_env, "sources", "remove", "ntrex-bbc.381669", "--collection", "news")
     assert missing.returncode == 2 and "no source" in missing.stderr
+    # Several at once, by id or file: all or none.
+    before = run(cli_env, "sources", "list", "--collection", "news", "--json").stdout
+    partly = run(cli_env, "sources", "remove", "ntrex-nytimes.184860", "no-such-id", "--collection", "news")
+    assert partly.returncode == 2 and "no-such-id" in partly.stderr
+    assert run(cli_env, "sources", "list", "--collection", "news", "--json").stdout == before
+    both = run(cli_env, "sources", "remove", "ntrex-nytimes.184860", str(SAMPLE.resolve()), "--collection", "news")
+    assert both.returncode == 0 and both.stdout.count("removed '") == 2
+    left = run(cli_env, "sources", "list", "--collection", "news").stdout
+    assert "ntrex-nytimes.184860" not in left and "libye 2016" not in left and "ntrex-reuters.218932" in left
 
 
 def _bad_inputs(tmp: Path) -> list[tuple[list[str], str | None]]:
