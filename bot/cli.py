@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--collection", default="default")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("collections", help="list the collections and what each holds")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("ask", help="answer a question from the articles")
     p.add_argument("question", help="the question, or - to read it from standard input")
     p.add_argument("--collection", default="default")
@@ -161,6 +164,18 @@ def cmd_sources(args: argparse.Namespace) -> int:
         flag = "" if s.complete else "  [incomplete: ingest again]"
         print(f"{s.id}\t{s.title}\t{s.lang}\t{s.date or 'undated'}\t{s.chunks} chunks{flag}")
     print(f"{len(sources)} articles in collection '{args.collection}'", file=sys.stderr)
+    return 0
+
+
+def cmd_collections(args: argparse.Namespace) -> int:
+    infos = _engine().collections()
+    if args.json:
+        print(json.dumps([info.__dict__ for info in infos], ensure_ascii=False))
+        return 0
+    for info in infos:
+        articles = f"{info.articles} article{'' if info.articles == 1 else 's'}"
+        print(f"{info.name}\t{articles}\t{info.chunks} chunks\t{info.embedding_model}")
+    print(f"{len(infos)} collections", file=sys.stderr)
     return 0
 
 
@@ -308,8 +323,8 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"ingest": cmd_ingest, "sources": cmd_sources, "ask": cmd_ask, "repl": cmd_repl, "eval": cmd_eval,
-            "discord": cmd_discord, "feedback": cmd_feedback, "watch": cmd_watch}
+COMMANDS = {"ingest": cmd_ingest, "sources": cmd_sources, "collections": cmd_collections, "ask": cmd_ask,
+            "repl": cmd_repl, "eval": cmd_eval, "discord": cmd_discord, "feedback": cmd_feedback, "watch": cmd_watch}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from retrieval.prompt_templates import PromptLibrary
 from retrieval.query_enhancement import LLMTranslator
 from retrieval.retriever import HybridSearch, KeywordIndexes
 from retrieval.settings import Settings
-from retrieval.store import SourceInfo, VectorStore, validate_collection_name
+from retrieval.store import CollectionInfo, SourceInfo, VectorStore, validate_collection_name
 
 log = logging.getLogger(__name__)
 _UNSET: Any = object()
@@ -349,6 +349,17 @@ class Engine:
         return meta
 
     # -- sources -----------------------------------------------------------------------------
+    def collections(self) -> list[CollectionInfo]:
+        """Every collection with its articles, chunks and embedding model: read without loading
+        the model, and listed whatever model each was built with."""
+        infos = []
+        for name in self.store.collection_names():
+            coll = self.store.collection(name, None)
+            sources = self.store.sources(coll)
+            infos.append(CollectionInfo(name=name, articles=len(sources), chunks=sum(s.chunks for s in sources),
+                                        embedding_model=str((coll.metadata or {}).get("embedding_model", ""))))
+        return infos
+
     def sources(self, collection: str = "default") -> list[SourceInfo]:
         coll = self.store.collection(collection, self.embeddings.name)
         return self.store.sources(coll)

@@ -50,6 +50,16 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class CollectionInfo:
+    """One collection, as ``articlebot collections`` shows it."""
+
+    name: str
+    articles: int
+    chunks: int
+    embedding_model: str
+
+
+@dataclass(frozen=True)
 class SourceInfo:
     """One stored article, as ``sources list`` shows it."""
 
@@ -155,9 +165,11 @@ class VectorStore:
                 log.warning("closing the vector store: %s: %s", type(exc).__name__, exc)
 
     # -- collections -------------------------------------------------------------------------
-    def collection(self, name: str, model_name: str, create: bool = False) -> Any:
-        """The Chroma collection for ``name``; checks it was built with ``model_name``."""
+    def collection(self, name: str, model_name: str | None, create: bool = False) -> Any:
+        """The Chroma collection for ``name``; checks it was built with ``model_name`` (``None``:
+        any model, for reading what it holds without searching it)."""
         validate_collection_name(name)
+        assert model_name is not None or not create, "a new collection records its embedding model"
         chroma_name = _PREFIX + name
         try:
             if create:
@@ -173,7 +185,7 @@ class VectorStore:
                 raise NotFoundError(f"collection '{name}' does not exist: ingest articles into it first") from exc
             raise _wrap(exc, f"opening collection '{name}'") from exc
         built_with = (coll.metadata or {}).get("embedding_model")
-        if built_with and built_with != model_name:
+        if built_with and model_name is not None and built_with != model_name:
             raise ModelMismatchError(
                 f"collection '{name}' was built with embedding model '{built_with}', not '{model_name}': "
                 f"set ARTICLEBOT_EMBEDDING_MODEL={built_with} or ingest into another collection"

