@@ -130,6 +130,9 @@ def test_a_chroma_server_behind_a_token_and_a_path(chroma_server: tuple[str, Pat
         answer = json.loads(run(env, "ask", "Who is the UN special envoy to Libya?", "--json").stdout)
         assert "Martin Kobler" in answer["answer"]
         assert all(path.startswith("/chroma/api/v2/") for path in gate.seen_paths)  # the path was kept
+        logged = subprocess.run([sys.executable, "-m", "bot.cli", "-v", "sources", "list"], env=env, cwd=REPO,
+                                capture_output=True, text=True, timeout=600)
+        assert logged.returncode == 0 and "s3cret-token" not in logged.stdout + logged.stderr  # even in debug logs
         leaked = run({**env, "ARTICLEBOT_CHROMA_URL": gate.url.replace("//", "//admin:hunter2@")}, "sources", "list")
         assert leaked.returncode == 2 and "hunter2" not in leaked.stderr and "ARTICLEBOT_CHROMA_TOKEN" in leaked.stderr
     finally:
