@@ -20,7 +20,7 @@ from retrieval.chunking import chunk_article
 from retrieval.dates import day_number, normalize_date, period_in_question
 from retrieval.documents import Article, Chunk
 from retrieval.embeddings import ArticleEmbeddings, build_embeddings
-from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionError, UnreachableError
+from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionError, NotFoundError, UnreachableError
 from retrieval.feeds import FeedItems
 from retrieval.loading import expand_paths, load_file
 from retrieval.locking import exclusive
@@ -371,8 +371,6 @@ class Engine:
     def remove_sources(self, source_ids: list[str], collection: str = "default") -> list[int]:
         """Chunks removed for each article, named by its id, file or URL. All or nothing: an unknown
         one is refused before any is removed, as every bad input leaves the store as it was."""
-        from retrieval.errors import NotFoundError
-
         with exclusive(self.settings.lock_path):
             coll = self.store.collection(collection, None)
             stored = self.store.sources(coll)

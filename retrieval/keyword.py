@@ -33,8 +33,8 @@ def fold(text: str) -> str:
 def tokenize(text: str) -> list[str]:
     words = []
     for word in _WORD.findall(fold(text)):
-        for part in _UNSPACED_RUN.split(word):  # the unspaced runs are the odd parts
-            if _UNSPACED_RUN.fullmatch(part):
+        for i, part in enumerate(_UNSPACED_RUN.split(word)):
+            if i % 2:  # split() on a capturing group: the unspaced runs are the odd parts
                 words.extend(part[i:i + 2] for i in range(max(1, len(part) - 1)))
             elif len(part) > 1 or part.isdigit():
                 words.append(part)

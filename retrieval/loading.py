@@ -198,7 +198,7 @@ def load_pdf(data: bytes, source: str, url: str = "", title: str = "") -> Articl
     )
 
 
-_WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_WORDML = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _DOCX_MAX_XML_BYTES = 50_000_000  # a Word file is a zip: its text is capped once unpacked, not as sent
 
 
@@ -225,9 +225,9 @@ def load_docx(data: bytes, path: Path, source: str, title: str = "") -> Article:
     except (zipfile.BadZipFile, KeyError, ElementTree.ParseError, EOFError, NotImplementedError) as exc:
         raise BadInputError(f"{source}: not a readable Word document ({exc.__class__.__name__})") from exc
     paragraphs = []
-    for paragraph in body.iter(f"{_WORD}p"):
-        parts = [node.text or "" if node.tag == f"{_WORD}t" else "\t" if node.tag == f"{_WORD}tab" else "\n"
-                 for node in paragraph.iter() if node.tag in (f"{_WORD}t", f"{_WORD}tab", f"{_WORD}br")]
+    for paragraph in body.iter(f"{_WORDML}p"):
+        parts = [node.text or "" if node.tag == f"{_WORDML}t" else "\t" if node.tag == f"{_WORDML}tab" else "\n"
+                 for node in paragraph.iter() if node.tag in (f"{_WORDML}t", f"{_WORDML}tab", f"{_WORDML}br")]
         paragraphs.append("".join(parts))
     text = "\n".join(paragraphs)
     stated = properties.findtext("{http://purl.org/dc/elements/1.1/}title") if properties is not None else ""

@@ -106,9 +106,9 @@ class VectorStore:
             chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
             try:
                 if self.settings.chroma_url:
-                    self._client = chromadb.HttpClient(host=self._server_url(), ssl=self.settings.chroma_url
-                                                       .startswith("https"), headers=self._auth_headers(),
-                                                       settings=chroma_settings)
+                    url = self._server_url()
+                    self._client = chromadb.HttpClient(host=url, ssl=url.startswith("https:"),
+                                                       headers=self._auth_headers(), settings=chroma_settings)
                 else:
                     self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
                     self._client = chromadb.PersistentClient(path=str(self.settings.chroma_path),
