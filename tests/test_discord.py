@@ -406,12 +406,13 @@ async def test_a_chroma_server_that_goes_away_is_reported_and_the_bot_answers_on
             await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
             await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who is the envoy?"}])
             await peer.slash(guild, BOB, "sources", [], manage_guild=True)
-            failures = await peer.wait_for_posts(3)
+            await peer.slash(guild, ALICE, "help", [])  # not "This server has 0 articles"
+            failures = await peer.wait_for_posts(4)
             assert all("article store is not reachable" in p.content for p in failures), failures
             server = start_chroma(tmp_path / "chroma-server", port)
             await peer.send_message(guild.channel_id, BOB, "who leads the unity government?", mention_bot=True)
-            posts = await peer.wait_for_posts(4)
-            assert "Fayez al-Serraj" in posts[3].content and "libye-2016.txt" in posts[3].content
+            posts = await peer.wait_for_posts(5)
+            assert "Fayez al-Serraj" in posts[4].content and "libye-2016.txt" in posts[4].content
             no_pings(peer.posted)
     finally:
         server.terminate()

@@ -14,7 +14,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from retrieval.errors import ArticlebotError
+from retrieval.errors import NotFoundError
 
 if TYPE_CHECKING:
     from bot.discord.app import ArticleBot
@@ -34,12 +34,13 @@ class HelpCog(commands.Cog):
         self.bot = bot
 
     def _article_counts(self, guild_id: int) -> list[int]:
-        """Articles in each collection this server reads (its own first); a missing one holds none."""
+        """Articles in each collection this server reads (its own first); a missing one holds none.
+        A store that cannot be read is not "no articles": its error reaches the member as for /sources."""
         counts = []
         for name in self.bot.collections_for(guild_id):
             try:
                 counts.append(len(self.bot.engine.sources(name)))
-            except ArticlebotError:
+            except NotFoundError:
                 counts.append(0)
         return counts
 
