@@ -35,23 +35,28 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="articlebot", description="Ask questions about news articles, in any language.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    # -v after the command too ("articlebot ask '…' -v"), as users type it; SUPPRESS keeps a -v given
+    # before the command from being reset by the command's own default.
+    verbose = _Parser(add_help=False)
+    verbose.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                         help="log progress to stderr")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("ingest", help="ingest files, folders, URLs or feeds")
+    p = sub.add_parser("ingest", parents=[verbose], help="ingest files, folders, URLs or feeds")
     p.add_argument("targets", nargs="+", metavar="PATH|URL")
     p.add_argument("--collection", default="default")
     p.add_argument("--date", default="", help="publication date (YYYY-MM-DD) for these articles")
 
-    p = sub.add_parser("sources", help="list or remove ingested articles")
+    p = sub.add_parser("sources", parents=[verbose], help="list or remove ingested articles")
     p.add_argument("action", choices=["list", "remove"])
     p.add_argument("ids", nargs="*", metavar="ID", help="remove: the articles' ids, files or URLs")
     p.add_argument("--collection", default="default")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("collections", help="list the collections and what each holds")
+    p = sub.add_parser("collections", parents=[verbose], help="list the collections and what each holds")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("ask", help="answer a question from the articles")
+    p = sub.add_parser("ask", parents=[verbose], help="answer a question from the articles")
     p.add_argument("question", help="the question, or - to read it from standard input")
     p.add_argument("--collection", default="default")
     p.add_argument("--k", type=int, default=None)
@@ -60,21 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", default="", help="only articles published on or before this date")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("repl", help="interactive prompt testing")
+    p = sub.add_parser("repl", parents=[verbose], help="interactive prompt testing")
     p.add_argument("--collection", default="default")
 
-    p = sub.add_parser("watch", help="poll RSS/Atom feeds and ingest new or changed items")
+    p = sub.add_parser("watch", parents=[verbose], help="poll RSS/Atom feeds and ingest new or changed items")
     p.add_argument("feeds", nargs="+", metavar="FEED_URL")
     p.add_argument("--every", default="15m", help="interval: 30s, 15m, 2h (default 15m)")
     p.add_argument("--collection", default="default")
     p.add_argument("--once", action="store_true", help="poll once and exit")
 
-    sub.add_parser("discord", help="run the Discord bot (needs ARTICLEBOT_DISCORD_TOKEN)")
+    sub.add_parser("discord", parents=[verbose], help="run the Discord bot (needs ARTICLEBOT_DISCORD_TOKEN)")
 
-    p = sub.add_parser("feedback", help="list the 👍/👎 votes given in Discord, or export them")
+    p = sub.add_parser("feedback", parents=[verbose], help="list the 👍/👎 votes given in Discord, or export them")
     p.add_argument("--export", type=Path, metavar="FILE.jsonl")
 
-    p = sub.add_parser("eval", help="measure retrieval and answer quality")
+    p = sub.add_parser("eval", parents=[verbose], help="measure retrieval and answer quality")
     p.add_argument("--docs", required=True, type=Path)
     p.add_argument("--questions", required=True, type=Path)
     p.add_argument("--k", type=int, default=None)
@@ -353,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         print("articlebot: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # an internal failure: one line for the user, the traceback in -v logs
-        log.debug("internal error", exc_info=True)
+        log.info("internal error", exc_info=True)  # INFO: shown with -v only
         print(f"articlebot: internal error: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
               file=sys.stderr)
         return 1

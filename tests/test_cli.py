@@ -208,3 +208,20 @@ def test_feedback_lists_and_exports_the_votes_cast_in_discord(cli_env: dict[str,
     assert all(r["vote"] == "up" and r["scope"] == "42" and r["answer"] == "Fayez al-Serraj [1]" for r in records)
     missing = run(cli_env, "feedback", "--export", str(tmp_path / "no-such-dir" / "votes.jsonl"))
     assert missing.returncode == 2 and "cannot write" in missing.stderr
+
+
+def _with_a_bug(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with its ``collections`` command replaced by one that fails as a bug would."""
+    code = ("import sys, bot.cli as cli; cli.COMMANDS['collections'] = lambda args: 1 / 0; "
+            f"sys.exit(cli.main({list(args)!r}))")
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_an_internal_error_is_one_line_and_its_traceback_is_shown_with_v(cli_env: dict[str, str]) -> None:
+    plain = _with_a_bug(cli_env, "collections")
+    assert plain.returncode == 1
+    assert plain.stderr == "articlebot: internal error: ZeroDivisionError: division by zero\n"
+    for args in (["-v", "collections"], ["collections", "-v"]):  # -v before or after the command
+        verbose = _with_a_bug(cli_env, *args)
+        assert verbose.returncode == 1 and "Traceback" in verbose.stderr and "in <lambda>" in verbose.stderr, args

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import sys
 import time
@@ -392,6 +393,29 @@ async def test_an_llm_failure_is_reported_and_the_next_question_answered(world) 
     await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
     posts = await peer.wait_for_posts(2)
     assert "Fayez al-Serraj" in posts[1].content
+
+
+async def test_a_bug_is_logged_with_its_traceback_a_known_failure_in_one_line(
+        world, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    peer, guild, engine = world["peer"], world["a"], world["engine"]
+    real_ask = engine.ask
+
+    def buggy_ask(question: str, *args: Any, **kwargs: Any) -> Any:
+        if "bug" in question:
+            return {}["no such key"]
+        return real_ask(question, *args, **kwargs)
+    monkeypatch.setattr(engine, "ask", buggy_ask)
+    with caplog.at_level(logging.WARNING, logger="bot.discord.cogs.ask"):
+        await peer.send_message(guild.channel_id, ALICE, "a bug: who leads the unity government?", mention_bot=True)
+        await peer.send_message(guild.channel_id, BOB, "please explode: who leads?", mention_bot=True)
+        posts = await peer.wait_for_posts(2)
+    assert sorted("went wrong on my side" in p.content for p in posts) == [False, True]
+    bug, known = sorted((r for r in caplog.records if r.message.startswith("question failed")),
+                        key=lambda r: "KeyError" not in r.message)
+    assert bug.exc_info and bug.exc_info[0] is KeyError  # where the bug is, for whoever fixes it
+    assert "LLMError" in known.message and not known.exc_info  # the model down: one line is enough
+    await peer.send_message(guild.channel_id, ALICE, "who leads the unity government?", mention_bot=True)
+    assert "Fayez al-Serraj" in (await peer.wait_for_posts(3))[2].content
 
 
 async def test_a_chroma_server_that_goes_away_is_reported_and_the_bot_answers_once_it_is_back(

@@ -15,6 +15,7 @@ from bot.discord.cogs.feedback import feedback_view
 from bot.discord.formatting import render_answer, split_message
 from bot.discord.replies import error_message
 from retrieval.answering import Answer
+from retrieval.errors import ArticlebotError
 
 if TYPE_CHECKING:
     from bot.discord.app import ArticleBot
@@ -42,7 +43,10 @@ class AskCog(commands.Cog):
             answer = await self.bot.runner.run(self.bot.engine.ask, question, self.bot.collections_for(guild_id),
                                                history=history, since=since, until=until)
         except Exception as exc:  # every failure becomes a short message; details go to the log
-            log.warning("question failed: %s: %s", type(exc).__name__, exc)
+            # A known failure (the model or the store down) is one line; anything else is a bug to fix,
+            # logged with its traceback.
+            log.warning("question failed: %s: %s", type(exc).__name__, exc,
+                        exc_info=not isinstance(exc, ArticlebotError))
             return None, error_message(exc)
         return answer, ""
 
