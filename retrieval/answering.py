@@ -272,6 +272,8 @@ class AnswerPipeline:
             state["text"] = ""
         elif self.llm is None:
             state["text"] = self._extract(state["standalone"], relevant)
+            if not state["text"]:
+                state["reason"] = "no sentence of the passages is close enough to the question (extractive backend)"
         else:
             state["text"] = self._draft(state, relevant)
             chosen: Hit | None = state.get("chosen")
@@ -347,7 +349,7 @@ class AnswerPipeline:
                     text = written_for(text, state["lang"])  # numbers copied across languages, localised
                 text = spelled_as_in(text, cited_text(cited_hits), state["lang"])
         elif relevant:
-            reason = "the model found no answer in the passages"
+            reason = reason or "the model found no answer in the passages"
         return text, cited, reason
 
     def above_floor(self, hits: list[Hit]) -> list[Hit]:
@@ -473,7 +475,10 @@ class AnswerPipeline:
 
         q = np.asarray(self.embeddings.embed_query(question))
         vectors = np.asarray(self.embeddings.embed_documents([s for _, s in candidates]))
-        best = np.argsort(-(vectors @ q))[:2]
+        scores = vectors @ q
+        if scores.max() < self.settings.extractive_min_similarity:
+            return ""  # passages on the subject, no sentence near the question: a refusal
+        best = np.argsort(-scores)[:2]
         return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(best))
 
     def _source(self, n: int, hit: Hit) -> Source:

@@ -424,8 +424,13 @@ class Engine:
         if where is None:
             where = self.period_filter(*period_in_question(question))
             named = where is not None
-        return self.pipeline().run(question, existing, k, prompt, history=history, where=where,
-                                   where_is_a_hint=named)
+        answer = self.pipeline().run(question, existing, k, prompt, history=history, where=where,
+                                     where_is_a_hint=named)
+        # Why an answer was refused is what its asker (or the bot's operator) wants to know next: -v says.
+        scores = {name: value for name, value in answer.checks.items() if name in ("similarity", "judge", "verify")}
+        log.info("%s in %.0f ms%s; scores %s", "refused" if answer.abstained else "answered",
+                 sum(answer.timings_ms.values()), f" ({answer.reason})" if answer.reason else "", scores)
+        return answer
 
     @staticmethod
     def period_filter(since: str, until: str) -> dict[str, Any] | None:

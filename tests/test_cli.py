@@ -64,6 +64,10 @@ def test_extractive_backend_answers_without_an_llm(cli_env: dict[str, str]) -> N
     run(env, "ingest", str(SAMPLE))
     result = json.loads(run(env, "ask", "Who is the UN special envoy to Libya?", "--json").stdout)
     assert "Martin Kobler" in result["answer"] and result["sources"]
+    # a question the articles do not answer is refused, and -v says why
+    refused = run(env, "ask", "What is the recipe for a chocolate soufflé?", "-v")
+    assert refused.stdout.startswith("The articles do not say.")
+    assert "refused" in refused.stderr and "close enough to the question" in refused.stderr, refused.stderr
 
 
 def test_sources_list_and_remove(cli_env: dict[str, str]) -> None:
