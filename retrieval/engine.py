@@ -259,7 +259,7 @@ class Engine:
         articles = fitting
         if not articles:
             return report
-        with exclusive(self.settings.lock_path):
+        with exclusive(self.settings.lock_path), self.store.session():
             coll = self.store.collection(collection, self.embeddings.name, create=True)
             window: list[_Plan] = []
             pending = 0
@@ -353,17 +353,19 @@ class Engine:
         """Every collection with its articles, chunks and embedding model: read without loading
         the model, and listed whatever model each was built with."""
         infos = []
-        for name in self.store.collection_names():
-            coll = self.store.collection(name, None)
-            sources = self.store.sources(coll)
-            infos.append(CollectionInfo(name=name, articles=len(sources), chunks=sum(s.chunks for s in sources),
-                                        embedding_model=str((coll.metadata or {}).get("embedding_model", ""))))
+        with self.store.session():
+            for name in self.store.collection_names():
+                coll = self.store.collection(name, None)
+                sources = self.store.sources(coll)
+                infos.append(CollectionInfo(name=name, articles=len(sources), chunks=sum(s.chunks for s in sources),
+                                            embedding_model=str((coll.metadata or {}).get("embedding_model", ""))))
         return infos
 
     def sources(self, collection: str = "default") -> list[SourceInfo]:
         """Listing (and removing, below) never embeds: a collection built with another model is
         listed and cleaned all the same; only searching it needs that model."""
-        return self.store.sources(self.store.collection(collection, None))
+        with self.store.session():
+            return self.store.sources(self.store.collection(collection, None))
 
     def remove_source(self, source_id: str, collection: str = "default") -> int:
         return self.remove_sources([source_id], collection)[0]
@@ -371,7 +373,7 @@ class Engine:
     def remove_sources(self, source_ids: list[str], collection: str = "default") -> list[int]:
         """Chunks removed for each article, named by its id, file or URL. All or nothing: an unknown
         one is refused before any is removed, as every bad input leaves the store as it was."""
-        with exclusive(self.settings.lock_path):
+        with exclusive(self.settings.lock_path), self.store.session():
             coll = self.store.collection(collection, None)
             stored = self.store.sources(coll)
             targets = []
@@ -415,7 +417,8 @@ class Engine:
         k = self.check_k(k)
         prompt = prompt or self.settings.default_prompt
         self.prompts.get(prompt, kind="answer")
-        stored = set(self.store.collection_names())
+        with self.store.session():
+            stored = set(self.store.collection_names())
         existing = [n for n in names if n in stored]
         if not existing:
             raise EmptyCollectionError(

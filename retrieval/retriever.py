@@ -116,6 +116,11 @@ class HybridSearch:
     def search(self, question: str, collections: list[str], k: int,
                where: dict[str, Any] | None = None) -> list[Hit]:
         vector = self.embeddings.embed_query(question)
+        with self.store.session():  # the collection handles below stay valid throughout
+            return self._search(question, vector, collections, k, where)
+
+    def _search(self, question: str, vector: list[float], collections: list[str], k: int,
+                where: dict[str, Any] | None) -> list[Hit]:
         n = max(self.settings.candidates, k)
         colls = {name: self.store.collection(name, self.embeddings.name) for name in collections}
         dense: list[Hit] = []
@@ -175,11 +180,15 @@ class HybridSearch:
 
     def _score(self, coll: Any, ids: list[str], vector: list[float], name: str,
                where: dict[str, Any] | None = None) -> list[Hit]:
-        res = coll.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"])
+        res = self.store.get_by_ids(coll, ids, where)
+        if res is None:
+            return []
         query = np.asarray(vector, dtype=np.float32)
         hits = []
         for cid, doc, meta, emb in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"],
                                        strict=False):
+            if doc is None or meta is None or emb is None:
+                continue
             e = np.asarray(emb, dtype=np.float32)
             score = float(e @ query / ((np.linalg.norm(e) * np.linalg.norm(query)) or 1.0))
             hits.append(Hit(id=cid, text=doc, metadata=meta, score=score, collection=name))

@@ -133,6 +133,10 @@ class Settings(BaseSettings):
     def lock_path(self) -> Path:
         return self.home / "ingest.lock"
 
+    @property
+    def store_generation_path(self) -> Path:
+        return self.home / "chroma.generation"
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

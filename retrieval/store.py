@@ -7,14 +7,25 @@ embedding model that built it, and refuses to be queried with another.
 Crash safety: an article version's chunks carry ``n_chunks``; a version is complete when that
 many chunks with its hash are present. New chunks are written before old ones are removed, so an
 interrupted ingest leaves the previous version intact and the next ingest finishes the job.
+
+Several processes on one home: an embedded Chroma client loads each collection's vector index once
+and never sees what another process writes afterwards. A bot that has run for a day would not find
+the articles ``articlebot ingest`` added from a shell, would still answer from those ``sources
+remove`` deleted, and failed with "Error finding id" on the new ones keyword search found. So each
+write also changes ``chroma.generation``, and a process that finds it changed by another reopens
+its client, between operations (see :meth:`VectorStore.session`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import threading
 import time
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -28,6 +39,7 @@ log = logging.getLogger(__name__)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,59}$")
 _PREFIX = "ab-"
 _GET_PAGE = 5000
+_STALE = "stale"  # as the generation seen: reopen the client at the next session
 
 
 def validate_collection_name(name: str) -> str:
@@ -94,10 +106,15 @@ class VectorStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._client: Any = None
+        self._generation_seen = ""  # chroma.generation when the client was opened or last written to
+        self._users = 0  # threads in a session
+        self._turns = threading.Condition()
+        self._depth = threading.local()
 
     @property
     def client(self) -> Any:
         if self._client is None:
+            self._generation_seen = self._generation()  # read first: a write after it makes us stale
             try:
                 import chromadb
                 from chromadb.config import Settings as ChromaSettings
@@ -121,6 +138,64 @@ class VectorStore:
                 where = self.settings.chroma_url or str(self.settings.chroma_path)
                 raise _wrap(exc, f"opening the store at {where}") from exc
         return self._client
+
+    # -- other processes' writes -------------------------------------------------------------
+    def _generation(self) -> str:
+        if self.settings.chroma_url:  # a server has one index for all its clients
+            return ""
+        try:
+            return self.settings.store_generation_path.read_text(encoding="ascii")
+        except (OSError, UnicodeDecodeError):
+            return ""
+
+    def _written(self) -> None:
+        """Tell other processes on this home that the store changed. A process that was itself stale
+        stays so (it reopens at its next session) rather than taking the new generation as seen."""
+        if self.settings.chroma_url:
+            return
+        before = self._generation()
+        token = uuid.uuid4().hex
+        path = self.settings.store_generation_path
+        partial = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            partial.write_text(token, encoding="ascii")
+            os.replace(partial, path)
+        except OSError as exc:
+            log.warning("other processes on %s will not see this change until restarted: %s",
+                        self.settings.home, exc)
+            return
+        if before == self._generation_seen:
+            self._generation_seen = token
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Hold the client for one operation (a search, an ingest, a listing): collection handles
+        taken inside stay valid. Entering one reopens the client first if another process wrote to
+        the store, once no other thread of this process is inside one."""
+        depth = getattr(self._depth, "value", 0)
+        if depth:  # nested in this thread's own session
+            self._depth.value = depth + 1
+            try:
+                yield
+            finally:
+                self._depth.value = depth
+            return
+        with self._turns:
+            while self._client is not None and self._generation() != self._generation_seen:
+                if self._users == 0:
+                    log.info("the store was changed by another process: reopening it")
+                    self.close()
+                else:
+                    self._turns.wait(1.0)
+            self._users += 1
+        self._depth.value = 1
+        try:
+            yield
+        finally:
+            self._depth.value = 0
+            with self._turns:
+                self._users -= 1
+                self._turns.notify_all()
 
     def _server_url(self) -> str:
         """ARTICLEBOT_CHROMA_URL with its port made explicit (8000, Chroma's, for http; 443 for https)
@@ -204,6 +279,8 @@ class VectorStore:
             self.client.delete_collection(_PREFIX + validate_collection_name(name))
         except Exception as exc:
             raise _wrap(exc, f"deleting collection '{name}'") from exc
+        finally:
+            self._written()
 
     # -- reading -----------------------------------------------------------------------------
     def _get(self, coll: Any, **kwargs: Any) -> dict[str, list[Any]]:
@@ -277,6 +354,19 @@ class VectorStore:
         page = self._get(coll, include=["documents", "metadatas"])
         return page["ids"], page["documents"], page["metadatas"]
 
+    def get_by_ids(self, coll: Any, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """Chunks with their vectors, or ``None`` when the embedded store is being written by another
+        process as we read (its keyword side found chunks our client cannot load yet): the search
+        goes on without them, and the client is reopened at the next session."""
+        try:
+            return dict(coll.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"]))
+        except Exception as exc:
+            if self.settings.chroma_url:
+                raise _wrap(exc, "reading chunks") from exc
+            log.info("chunks written by another process are not readable yet (%s): searching without them", exc)
+            self._generation_seen = _STALE
+            return None
+
     def query(self, coll: Any, vector: list[float], n: int, where: dict[str, Any] | None = None,
               collection_name: str = "") -> list[Hit]:
         try:
@@ -287,10 +377,11 @@ class VectorStore:
                              include=["documents", "metadatas", "distances"])
         except Exception as exc:
             raise _wrap(exc, "searching") from exc
-        return [
+        return [  # a chunk another process removed since our client loaded its index comes back empty
             Hit(id=i, text=d, metadata=m, score=1.0 - float(dist), collection=collection_name)
             for i, d, m, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
                                      res["distances"][0], strict=False)
+            if d is not None and m is not None
         ]
 
     # -- writing -----------------------------------------------------------------------------
@@ -306,6 +397,8 @@ class VectorStore:
             coll.delete(where={"$and": [{"article_id": article.id}, {"article_hash": {"$ne": article.hash}}]})
         except Exception as exc:
             raise _wrap(exc, f"storing '{article.title[:60]}'") from exc
+        finally:
+            self._written()
 
     def touch(self, coll: Any) -> None:
         """Mark the collection changed, so that other processes rebuild their keyword index."""
@@ -313,6 +406,8 @@ class VectorStore:
             coll.modify(metadata={**(coll.metadata or {}), "updated_at": time.time()})
         except Exception as exc:
             raise _wrap(exc, "updating the collection") from exc
+        finally:
+            self._written()
 
     def delete_article(self, coll: Any, article_id: str) -> int:
         existing = len(self._get(coll, where={"article_id": article_id})["ids"])

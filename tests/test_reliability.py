@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +93,61 @@ def test_two_ingests_on_one_home_are_both_correct(cli_env: dict[str, str], tmp_p
     assert [code for code, _ in results] == [0, 0], results
     final = sources(cli_env)
     assert len(final) == first + 1 and all(s["complete"] for s in final)
+
+
+def test_a_running_engine_follows_what_the_shell_ingests_and_removes(make_engine, cli_env: dict[str, str],  # type: ignore[no-untyped-def]
+                                                                     tmp_path: Path) -> None:
+    """The bot runs for days while cron or an admin runs ``articlebot ingest`` and ``sources remove``
+    on the same home: what they add it finds, what they remove it no longer answers from."""
+    engine = make_engine(llm=None)  # the extractive backend: the answer is the article's own sentence
+    engine.ingest_paths([SAMPLE])
+    question = "Which bridge did the mayor of Lyon open?"
+    assert engine.ask(question).abstained
+    article = tmp_path / "lyon.txt"
+    article.write_text("Le pont Raymond-Barre inauguré à Lyon\n"
+                       "Le maire de Lyon a inauguré mardi le pont Raymond-Barre, un nouveau pont sur le Rhône "
+                       "réservé aux tramways, aux piétons et aux vélos. Les travaux ont duré trois ans.",
+                       encoding="utf-8")
+    assert cli(cli_env, "ingest", str(article)).returncode == 0
+    answer = engine.ask(question)  # it failed with "Error finding id", and dense search missed the article
+    assert not answer.abstained and "Raymond-Barre" in answer.answer
+    assert cli(cli_env, "sources", "remove", str(article)).returncode == 0
+    assert engine.ask(question).abstained  # no longer answered from a removed article
+    assert [s.source for s in engine.sources()] == [str(SAMPLE)]
+
+
+@pytest.mark.slow
+def test_questions_asked_while_another_process_writes_all_get_answers(make_engine,  # type: ignore[no-untyped-def]
+                                                                    cli_env: dict[str, str]) -> None:
+    """The bot's workers keep answering while ``articlebot ingest`` writes: a question asked mid-write
+    once failed with "Error finding id" (chunks its keyword side found, its client could not load)."""
+    engine = make_engine(llm=None)
+    engine.ingest_paths([SAMPLE])
+    failures: list[str] = []
+    answered = 0
+    writing = True
+
+    def ask() -> None:
+        nonlocal answered
+        while writing:
+            try:
+                engine.ask("North Korea nuclear disarmament trust")
+                answered += 1
+            except Exception as exc:  # every failure is one a user would have seen
+                failures.append(f"{type(exc).__name__}: {exc}")
+
+    askers = [threading.Thread(target=ask) for _ in range(2)]
+    for thread in askers:
+        thread.start()
+    try:
+        assert cli(cli_env, "ingest", "samples/").returncode == 0
+        assert cli(cli_env, "sources", "remove", "ntrex-cnbc.com.6769").returncode == 0
+    finally:
+        writing = False
+        for thread in askers:
+            thread.join()
+    assert answered and not failures, failures[:3]
+    assert len(engine.sources()) == 6
 
 
 @pytest.mark.parametrize("fault", ["hang", "500", "garbage"])
