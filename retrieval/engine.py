@@ -187,7 +187,7 @@ class Engine:
                     report.merge(self._ingest_feed(url, fetched.data, collection, progress))
                 else:
                     articles.extend(load_bytes(fetched.data, "page" + fetched.suffix, fetched.url, url=fetched.url,
-                                               title=title_from_url(fetched.url)))
+                                               title=title_from_url(fetched.url), charset=fetched.charset))
             except BadInputError as exc:
                 if len(urls) == 1:
                     raise
@@ -225,7 +225,7 @@ class Engine:
                 if item.link:
                     page = self._fetch(item.link)
                     found = load_bytes(page.data, "page" + page.suffix, page.url, url=page.url,
-                                       title=item.title or title_from_url(page.url))
+                                       title=item.title or title_from_url(page.url), charset=page.charset)
                     found = [replace(a, date=a.date or item.date) for a in found]
                 else:
                     found = [article_from_record({"doc_id": item.key, "title": item.title, "text": item.content,

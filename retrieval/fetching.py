@@ -13,6 +13,7 @@ a DNS server answer a public address to the check and a loopback one a moment la
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import time
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ class Fetched:
     content_type: str
     suffix: str
     data: bytes
+    charset: str = ""  # as the server declared it ('' when it did not)
 
 
 # What a user can do about the answers sites give most.
@@ -141,7 +143,9 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
                         if response.status_code >= 500 or response.status_code in (408, 429):
                             raise UnreachableError(failure)
                         raise BadInputError(failure)
-                    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                    content_type, _, params = response.headers.get("content-type", "").partition(";")
+                    content_type = content_type.strip().lower()
+                    charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", params, re.I)
                     suffix = READABLE_TYPES.get(content_type)
                     if suffix is None:
                         raise BadInputError(f"{current}: unsupported content type '{content_type or 'none'}'")
@@ -154,7 +158,8 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
                         if len(body) > max_bytes:
                             raise BadInputError(f"{current}: too large (over {max_bytes} bytes)")
                         check_deadline()
-                    return Fetched(str(response.url), content_type, suffix, bytes(body))
+                    return Fetched(str(response.url), content_type, suffix, bytes(body),
+                                   charset[1] if charset else "")
             except _Refused as exc:
                 kind = UnreachableError if isinstance(exc, _Unresolved) else BadInputError
                 raise kind(f"{current}: {exc}") from exc

@@ -33,6 +33,13 @@ SUPPORTED_SUFFIXES = (
 )
 _MIN_TEXT_CHARS = 20
 _WESTERN = ("cp1252", "latin_1", "iso8859_15")
+# Legacy code pages by the language their text is in: Czech read as CP1252 ("Pøedseda") or Turkish
+# ("Cumhurbaþkaný") fits as well by charset_normalizer's chaos as the right page; the language of the
+# words that are plain ASCII (the same in every page) tells them apart.
+_CODE_PAGES = {**dict.fromkeys(("cs", "sk", "pl", "hu", "ro", "hr", "sl", "bs", "sq"), ("cp1250", "iso8859_2")),
+               "tr": ("cp1254", "iso8859_9"), "az": ("cp1254", "iso8859_9")}
+# What browsers read for these labels (WHATWG Encoding): Latin-1 pages are CP1252 in practice ("œ", "€").
+_AS_BROWSERS_READ = {"latin_1": "cp1252", "ascii": "cp1252", "iso8859_9": "cp1254", "tis_620": "cp874"}
 
 
 @dataclass(frozen=True)
@@ -43,8 +50,20 @@ class LoadFailure:
     reason: str
 
 
-def decode_bytes(data: bytes, source: str) -> str:
-    """Bytes to text, detecting the encoding: a Latin-1 or CP1252 French article must read right."""
+def _codec(label: str) -> str:
+    import codecs
+
+    try:
+        name = codecs.lookup(label.strip().strip("\"'")).name.replace("-", "_")
+    except LookupError:
+        return ""
+    return _AS_BROWSERS_READ.get(name, name)
+
+
+def decode_bytes(data: bytes, source: str, declared: str = "") -> str:
+    """Bytes to text: UTF-8 when they are UTF-8, else the charset the server or the page declares
+    (``declared``), else a guess: a Latin-1 or CP1252 French article, a CP1250 Czech one, a CP1254
+    Turkish one must all read right."""
     if not data.strip():
         raise BadInputError(f"{source}: the file is empty")
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -53,23 +72,42 @@ def decode_bytes(data: bytes, source: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    text = ""
+    codec = _codec(declared) if declared else ""
+    if codec and not codec.startswith("utf_8"):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            text = ""  # a wrong declaration: guess instead
+    if not text:
+        text = _guess(data, source)
+    controls = sum(1 for ch in text[:5000] if ord(ch) < 32 and ch not in "\n\r\t\f")
+    if controls > max(5, len(text[:5000]) // 100):
+        raise BadInputError(f"{source}: binary content, not text")
+    return text
+
+
+def _guess(data: bytes, source: str) -> str:
     from charset_normalizer import from_bytes
 
     matches = list(from_bytes(data))
     if not matches:
         raise BadInputError(f"{source}: binary content or unknown text encoding")
     best = matches[0]
+    tied = [m for m in matches if m.chaos <= best.chaos + 0.05]
+    plain = " ".join(word for word in str(best).split() if word.isascii())
+    pages = _CODE_PAGES.get(detect_language(plain), _WESTERN)
+    for match in tied:
+        if match.encoding in pages:
+            return str(match)
+    if pages is not _WESTERN:  # the page of the language, if charset_normalizer left it out
+        try:
+            return data.decode(pages[0])
+        except UnicodeDecodeError:
+            pass
     # Short Western European texts fit several code pages equally well; news in Latin-1/CP1252 is
     # by far the likeliest, so it wins unless another encoding is clearly better.
-    for match in matches:
-        if match.encoding in _WESTERN and match.chaos <= best.chaos + 0.05:
-            best = match
-            break
-    text = str(best)
-    controls = sum(1 for ch in text[:5000] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > max(5, len(text[:5000]) // 100):
-        raise BadInputError(f"{source}: binary content, not text")
-    return text
+    return str(best)
 
 
 def _clean(text: str) -> str:
@@ -282,9 +320,11 @@ def load_jsonl(text: str, source: str) -> list[Article]:
     return articles
 
 
-def load_bytes(data: bytes, name: str, source: str, url: str = "", title: str = "") -> list[Article]:
+def load_bytes(data: bytes, name: str, source: str, url: str = "", title: str = "",
+               charset: str = "") -> list[Article]:
     """Load one file's content, chosen by its name's suffix. ``title`` names an article whose
-    content has no title of its own (a feed item's title, a URL's last segment) instead of ``name``."""
+    content has no title of its own (a feed item's title, a URL's last segment) instead of ``name``;
+    ``charset`` is the one its server declared (charset_normalizer reads a page's own <meta charset>)."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
@@ -296,7 +336,7 @@ def load_bytes(data: bytes, name: str, source: str, url: str = "", title: str = 
     if suffix in DOCX_SUFFIXES:
         article = load_docx(data, Path(name), source, title)
         return [replace(article, id=url, url=url) if url else article]
-    text = decode_bytes(data, source)
+    text = decode_bytes(data, source, charset)
     if suffix in HTML_SUFFIXES:
         return [load_html(text, source, url, title)]
     if url and suffix in TEXT_SUFFIXES:

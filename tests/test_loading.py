@@ -23,6 +23,26 @@ def test_latin1_french_article_reads_right(tmp_path: Path) -> None:
     assert article.lang == "fr"
 
 
+LEGACY = [
+    ("cs", "cp1250", "Předseda vlády České republiky oznámil ve čtvrtek nová opatření pro podporu hospodářství."),
+    ("cs", "iso-8859-2", "Předseda vlády České republiky oznámil ve čtvrtek nová opatření pro podporu hospodářství."),
+    ("ro", "cp1250", "Preşedintele României a anunţat joi noi măsuri pentru economia ţării, după şedinţa guvernului."),
+    ("tr", "cp1254", "Türkiye Cumhurbaşkanı perşembe günü yaptığı açıklamada ekonomi için yeni önlemler açıkladı."),
+    ("fr", "cp1252", "Au cœur de la crise, les sœurs ont présenté leur œuvre à 15 € : « une réussite »."),
+    ("it", "cp1252", "Il presidente del Consiglio ha annunciato giovedì nuove misure per l'economia: è una svolta."),
+    ("ru", "cp1251", "Президент России заявил в четверг, что переговоры продолжатся на следующей неделе в Стамбуле."),
+]
+
+
+@pytest.mark.parametrize(("lang", "encoding", "text"), LEGACY, ids=[f"{lang}-{enc}" for lang, enc, _ in LEGACY])
+def test_an_article_in_a_legacy_code_page_reads_right(tmp_path: Path, lang: str, encoding: str, text: str) -> None:
+    """Czech, Romanian and Turkish were read as CP1252 ("Pøedseda", "Cumhurbaþkaný")."""
+    path = tmp_path / "article.txt"
+    path.write_bytes(text.encode(encoding))
+    [article] = load_file(path, MAX)
+    assert article.text == text and article.lang == lang
+
+
 def test_text_without_headline_takes_title_from_file_name(tmp_path: Path) -> None:
     path = tmp_path / "libye-2016.txt"
     path.write_text(FRENCH, encoding="utf-8")

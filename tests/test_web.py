@@ -76,6 +76,22 @@ def test_latin1_page_reads_right(site: NewsSite, engine) -> None:  # type: ignor
     assert engine.sources()[0].title == "Élections à Tripoli"
 
 
+def test_the_charset_a_page_or_its_server_declares_is_the_one_read(site: NewsSite, engine) -> None:  # type: ignore[no-untyped-def]
+    """Slovak in ISO-8859-2 is guessed to be CP1250 (the same but for a few letters: "ątátnom",
+    "podµa"); what the server or the page says it is decides."""
+    text = ("Vláda v pondelok schválila návrh zákona o štátnom rozpočte, ktorý podľa ministra financií "
+            "zníži deficit. Opozícia kritizuje, že rozpočet nepočíta so zvýšením platov učiteľov.")
+    def page(day: str, meta: str) -> bytes:
+        return (f"<html><head>{meta}<title>Vláda schválila rozpočet</title></head><body>"
+                f"<article><h1>Vláda schválila rozpočet</h1><p>{text.replace('pondelok', day)}</p></article>"
+                "</body></html>").encode("iso-8859-2")
+    site.routes["/header"] = (200, {"Content-Type": "text/html; charset=ISO-8859-2"}, page("pondelok", ""))
+    site.routes["/meta"] = (200, {"Content-Type": "text/html"}, page("utorok", "<meta charset='iso-8859-2'>"))
+    engine.ingest_urls([site.url("/header"), site.url("/meta")])
+    stored = stored_text(engine)
+    assert stored.count("štátnom rozpočte") == 2 and "učiteľov" in stored, stored[:300]
+
+
 @pytest.mark.parametrize("make_feed", [rss, atom], ids=["rss", "atom"])
 def test_feed_items_are_ingested_and_a_second_run_fetches_only_new_ones(site: NewsSite, engine, make_feed) -> None:  # type: ignore[no-untyped-def]
     site.html("/a1", article_page("Premier article", [SERRAJ]))
