@@ -34,7 +34,9 @@ REFUSAL_MARKER = "NOT_IN_ARTICLES"
 _SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
 # Sentence-initial words that read lower-case after "According to an article of …, ".
 _LOWER_AFTER_PREFIX = {"the", "a", "an", "it", "he", "she", "they", "this", "there", "le", "la", "les", "l'", "un",
-                       "une", "il", "elle", "ils", "elles", "ce", "cette", "el", "los", "las", "ella", "ellos"}
+                       "une", "il", "elle", "ils", "elles", "ce", "cette", "el", "los", "las", "ella", "ellos",
+                       "lo", "gli", "i", "una", "lui", "lei", "loro", "o", "os", "as", "um", "uma", "ele", "ela",
+                       "de", "het", "een", "hij", "zij"}
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premier|deuxième|troisième|dernier"
             r"|primer|segundo|tercer|último)")
 # "According to the first excerpt, …": the prompt's word for a passage, meaningless to a reader who sees
@@ -54,6 +56,17 @@ ABSTAIN_MESSAGES = {
     "it": "Gli articoli non lo dicono.",
     "pt": "Os artigos não o dizem.",
     "ro": "Articolele nu spun asta.",
+    "nl": "De artikelen zeggen het niet.",
+    "pl": "Artykuły tego nie mówią.",
+    "cs": "Články to neuvádějí.",
+    "sv": "Artiklarna säger inget om det.",
+    "tr": "Makaleler bunu söylemiyor.",
+    "ru": "В статьях об этом не сказано.",
+    "uk": "У статтях про це не сказано.",
+    "ar": "لا تذكر المقالات ذلك.",
+    "zh": "文章中没有提到。",
+    "ja": "記事には書かれていません。",
+    "ko": "기사에는 나와 있지 않습니다.",
 }
 
 
@@ -312,10 +325,11 @@ class AnswerPipeline:
                 text += " " + earlier_account(relevant[older - 1].metadata["date"], state["lang"], older)
         sources = [self._source(n, relevant[n - 1]) for n in cited]
         if sources and sources[0].date and sources[0].date[:4] not in text:
+            prefix = according_to(sources[0].date, state["lang"])
             first, _, rest = text.partition(" ")
-            if first.lower() in _LOWER_AFTER_PREFIX:
+            if prefix.endswith(", ") and first.lower() in _LOWER_AFTER_PREFIX:
                 first = first.lower()
-            text = according_to(sources[0].date, state["lang"]) + " ".join(p for p in (first, rest) if p)
+            text = prefix + " ".join(p for p in (first, rest) if p)
         return Answer(
             question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
             abstained=abstained, sources=sources, timings_ms=state["timings"],

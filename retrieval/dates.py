@@ -19,6 +19,34 @@ MONTHS = {
            "noviembre", "diciembre"],
     "de": ["Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
            "November", "Dezember"],
+    "it": ["gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre", "ottobre",
+           "novembre", "dicembre"],
+    "pt": ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto", "setembro", "outubro",
+           "novembro", "dezembro"],
+    "ro": ["ianuarie", "februarie", "martie", "aprilie", "mai", "iunie", "iulie", "august", "septembrie",
+           "octombrie", "noiembrie", "decembrie"],
+    "nl": ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober",
+           "november", "december"],
+}
+# How each language writes a day ("24. Juni 2016", "24 de junio de 2016"); others: "24 juin 2016".
+_DAY_FORMATS = {"de": "{d}. {m} {y}", "es": "{d} de {m} de {y}", "pt": "{d} de {m} de {y}"}
+# "According to an article of …, " and "This changed: …" in the languages articlebot answers in most;
+# in any other, the date alone, as an ISO day, rather than an English sentence inside the answer.
+_ACCORDING_TO = {
+    "en": "According to an article of {when}, ", "fr": "D'après un article du {when}, ",
+    "es": "Según un artículo del {when}, ", "de": "Laut einem Artikel vom {when}: ",
+    "it": "Secondo un articolo del {when}, ", "pt": "Segundo um artigo de {when}, ",
+    "ro": "Potrivit unui articol din {when}, ", "nl": "Volgens een artikel van {when}: ",
+}
+_EARLIER = {
+    "en": "This changed: an earlier article, of {when}, said otherwise [{n}].",
+    "fr": "C'est un changement : un article plus ancien, du {when}, disait autre chose [{n}].",
+    "es": "Es un cambio: un artículo anterior, del {when}, decía otra cosa [{n}].",
+    "de": "Das hat sich geändert: ein älterer Artikel vom {when} sagte etwas anderes [{n}].",
+    "it": "È un cambiamento: un articolo precedente, del {when}, diceva altro [{n}].",
+    "pt": "Isto mudou: um artigo anterior, de {when}, dizia outra coisa [{n}].",
+    "ro": "Aceasta s-a schimbat: un articol mai vechi, din {when}, spunea altceva [{n}].",
+    "nl": "Dit is veranderd: een ouder artikel, van {when}, zei iets anders [{n}].",
 }
 
 
@@ -84,29 +112,23 @@ def day_number(iso: str) -> int:
 
 
 def spoken_date(iso: str, lang: str) -> str:
-    """'24 June 2016' / '24 juin 2016' — for 'According to an article of …'."""
+    """'24 June 2016' / '24 juin 2016' / '24. Juni 2016' — for 'According to an article of …'; the ISO
+    day in a language without its month names here."""
     day = dt.date.fromisoformat(iso)
+    if lang not in MONTHS and lang not in ("", "en"):
+        return day.isoformat()
     months = MONTHS.get(lang, MONTHS["en"])
-    return f"{day.day} {months[day.month - 1]} {day.year}"
+    return _DAY_FORMATS.get(lang, "{d} {m} {y}").format(d=day.day, m=months[day.month - 1], y=day.year)
 
 
 def according_to(iso: str, lang: str) -> str:
-    when = spoken_date(iso, lang)
-    return {
-        "fr": f"D'après un article du {when}, ",
-        "es": f"Según un artículo del {when}, ",
-        "de": f"Laut einem Artikel vom {when}: ",
-    }.get(lang, f"According to an article of {when}, ")
+    return _ACCORDING_TO.get(lang or "en", "({when}) ").format(when=spoken_date(iso, lang))
 
 
 def earlier_account(iso: str, lang: str, n: int) -> str:
-    """The sentence that says the news changed, citing the older article."""
-    when = spoken_date(iso, lang)
-    return {
-        "fr": f"C'est un changement : un article plus ancien, du {when}, disait autre chose [{n}].",
-        "es": f"Es un cambio: un artículo anterior, del {when}, decía otra cosa [{n}].",
-        "de": f"Das hat sich geändert: ein älterer Artikel vom {when} sagte etwas anderes [{n}].",
-    }.get(lang, f"This changed: an earlier article, of {when}, said otherwise [{n}].")
+    """The sentence that says the news changed, citing the older article (in English where there is
+    none for the language: that the news changed matters more than the language it is said in)."""
+    return _EARLIER.get(lang, _EARLIER["en"]).format(when=spoken_date(iso, lang), n=n)
 
 
 _YEAR = re.compile(r"\b(?:in|en|im|dans|during|pendant|durante|del|de)\s+((?:18|19|20|21)\d{2})\b", re.I)

@@ -79,6 +79,11 @@ def test_fake_llm_refusal_marker_means_abstention(engine_with) -> None:  # type:
     answer = engine_with(reply="NOT_IN_ARTICLES").ask("who leads the unity government?")
     assert answer.abstained and answer.sources == []
     assert answer.answer == "The articles do not say."
+    # said in the asker's language, Russian and Japanese too (they were told in English)
+    assert engine_with(reply="NOT_IN_ARTICLES").ask("Кто возглавляет правительство?").answer == \
+        "В статьях об этом не сказано."
+    assert engine_with(reply="NOT_IN_ARTICLES").ask("統一政府を率いているのは誰ですか？").answer == \
+        "記事には書かれていません。"
 
 
 def test_fake_llm_judged_irrelevant_passages_are_never_sent_to_the_model(engine_with) -> None:  # type: ignore[no-untyped-def]

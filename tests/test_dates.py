@@ -75,6 +75,18 @@ def test_fake_llm_newest_article_wins_and_the_answer_names_its_date(engine) -> N
     assert [(s.n, s.date) for s in answer.sources] == [(1, "2021-03-10"), (2, "2016-06-24")]
 
 
+def test_fake_llm_the_date_is_named_in_the_questions_language(engine) -> None:  # type: ignore[no-untyped-def]
+    """An Italian answer opened with "According to an article of 10 March 2021," in English."""
+    italian = engine.ask("Chi guida il governo libico di unità nazionale?")
+    assert italian.answer.startswith("Secondo un articolo del 10 marzo 2021, Abdel Hamid Dbeibah")
+    assert "un articolo precedente, del 24 giugno 2016, diceva altro [2]." in italian.answer
+    spanish = engine.ask("¿Quién dirige el gobierno libio de unidad nacional?")
+    assert spanish.answer.startswith("Según un artículo del 10 de marzo de 2021, ")
+    # a language without the sentence: the ISO day, not an English sentence inside a Polish answer
+    polish = engine.ask("Kto kieruje libijskim rządem jedności narodowej?")
+    assert polish.answer.startswith("(2021-03-10) Abdel Hamid Dbeibah")
+
+
 def test_fake_llm_until_brings_back_the_older_answer(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask(QUESTION, until="2020-12-31")
     assert "Fayez al-Serraj" in answer.answer and "24 June 2016" in answer.answer
