@@ -18,6 +18,7 @@ class FakeScriptedLLM(BaseChatModel):
     reply: Any = "Fayez al-Serraj [1]"
     verdict: Any = "Yes"
     rewrite: Any = None  # replies to the polish prompt; None gives the text back unchanged
+    translation: Any = None  # replies to the translate prompt; None gives the text back unchanged
     calls: list[str] = []
 
     @property
@@ -34,7 +35,9 @@ class FakeScriptedLLM(BaseChatModel):
         elif system.startswith("Rewrite the user's text") and self.rewrite is not None:
             text = self.rewrite(user) if callable(self.rewrite) else self.rewrite
         elif system.startswith("Translate"):
-            text = user  # a fake translation: the text as it is
+            text = user if self.translation is None else self.translation  # by default the text as it is
         else:
             text = self.reply(user) if callable(self.reply) else self.reply
+        for end in stop or []:  # generation ends where a stop string would come, as a real model's does
+            text = text.split(end)[0]
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])

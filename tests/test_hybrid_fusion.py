@@ -57,3 +57,22 @@ def test_recency_breaks_ties_and_undated_passages_sit_in_the_middle() -> None:
     dense = {"old": 0.8, "new": 0.8, "undated": 0.8, "off-topic": 0.2}
     ranks = {"new": 0.0, "old": 2.0, "undated": 1.0, "off-topic": 1.0}
     assert fuse(dense, [], (ranks, 0.2), 4) == ["new", "undated", "old", "off-topic"]
+
+
+def test_fake_llm_a_translation_after_a_preamble_line_is_the_one_searched() -> None:
+    """Asked to put an Italian question into French, the local model wrote "Qui est la traduction en
+    français :" and the translation after it; the preamble was searched, and pushed the passage with
+    the answer out of the four the model reads."""
+    from retrieval.prompt_templates import PromptLibrary
+    from retrieval.query_enhancement import LLMTranslator
+    from retrieval.settings import Settings
+    from tests.fakes import FakeScriptedLLM
+
+    llm = FakeScriptedLLM(translation="Qui est la traduction en français :\n\nQui est l'envoyé spécial de l'ONU "
+                                      "en Libye ?\n\nCette question est en italien.")
+    translate = LLMTranslator(llm, PromptLibrary(Settings(_env_file=None).prompts_dir))  # type: ignore[call-arg]
+    french = translate("Chi è l'inviato speciale dell'ONU in Libia?", "fr")
+    assert french == "Qui est l'envoyé spécial de l'ONU en Libye ?"
+    plain = LLMTranslator(FakeScriptedLLM(translation="Qui dirige le gouvernement ?\nNote : traduit de l'anglais."),
+                          PromptLibrary(Settings(_env_file=None).prompts_dir))  # type: ignore[call-arg]
+    assert plain("Who leads the government?", "fr") == "Qui dirige le gouvernement ?"  # the notes after it unread
