@@ -171,6 +171,13 @@ def _name_completions(answer: str, question: str) -> Counter[str]:
     return completions
 
 
+def merged_citations(text: str) -> str:
+    """Citations side by side as one run, each once: "Ri Yong Ho [1] [1][2] [3]" → "… [1][2][3]"."""
+    def merge(run: re.Match[str]) -> str:
+        return " " + "".join(f"[{n}]" for n in sorted({int(n) for n in re.findall(r"\d+", run.group(0))}))
+    return re.sub(r"(?:\s*\[\d+\]){2,}", merge, text)
+
+
 def snippet_of(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     if len(text) <= limit:
@@ -352,6 +359,7 @@ class AnswerPipeline:
                 text = f"{text} [1]"
             text = re.sub(r"\[(\d+)\]", lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(relevant) else "",
                           text)
+            text = merged_citations(text)
             text, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
             cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)}) or cited
             cited_hits = [relevant[n - 1] for n in cited]

@@ -86,6 +86,12 @@ def test_fake_llm_refusal_marker_means_abstention(engine_with) -> None:  # type:
         "記事には書かれていません。"
 
 
+def test_fake_llm_citations_side_by_side_are_shown_once_each(engine_with) -> None:  # type: ignore[no-untyped-def]
+    answer = engine_with(reply="Fayez al-Serraj leads the unity government [1] [1][1].").ask(
+        "who leads the unity government?")
+    assert answer.answer == "Fayez al-Serraj leads the unity government [1]."
+
+
 def test_fake_llm_judged_irrelevant_passages_are_never_sent_to_the_model(engine_with) -> None:  # type: ignore[no-untyped-def]
     engine = engine_with(reply="Lima [1]", verdict="No")
     answer = engine.ask("What is the capital of Peru?")
