@@ -48,11 +48,13 @@ class LLMTranslator:
         messages = template.messages(question=question, language=language_name(lang))
         # Only the first line is read; stopping there spares the notes a small model adds after it.
         text = invoke_text(self.llm, messages, stop=["\n"])
-        if text.strip().endswith(":"):
+        preamble = text.strip().endswith(":") and not question.rstrip().endswith(":")
+        if preamble:
             # "Qui est la traduction en français :" — a preamble (to an Italian question): the
             # translation is on a line after it, so the model is let go on this once.
             text = invoke_text(self.llm, messages)
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip() and not line.strip().endswith(":")]
+        lines = [line.strip() for line in text.strip().splitlines()
+                 if line.strip() and not (preamble and line.strip().endswith(":"))]
         translation = lines[0].strip('"«» ') if lines else ""
         if len(translation) > 4 * len(question) + 100:  # a model that rambles is ignored
             translation = ""

@@ -76,3 +76,6 @@ def test_fake_llm_a_translation_after_a_preamble_line_is_the_one_searched() -> N
     plain = LLMTranslator(FakeScriptedLLM(translation="Qui dirige le gouvernement ?\nNote : traduit de l'anglais."),
                           PromptLibrary(Settings(_env_file=None).prompts_dir))  # type: ignore[call-arg]
     assert plain("Who leads the government?", "fr") == "Qui dirige le gouvernement ?"  # the notes after it unread
+    colon = LLMTranslator(FakeScriptedLLM(translation="Voici les faits clés sur Palu :\nNote : traduit."),
+                          PromptLibrary(Settings(_env_file=None).prompts_dir))  # type: ignore[call-arg]
+    assert colon("Here are the key facts about Palu:", "fr") == "Voici les faits clés sur Palu :"  # its own colon
