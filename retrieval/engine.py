@@ -102,7 +102,7 @@ class Engine:
     @property
     def prompts(self) -> PromptLibrary:
         if self._prompts is None:
-            self._prompts = PromptLibrary(self.settings.prompts_dir)
+            self._prompts = PromptLibrary(self.settings.user_prompts_dir)
         return self._prompts
 
     @property

@@ -106,6 +106,15 @@ class Settings(BaseSettings):
         return value.expanduser()
 
     @property
+    def user_prompts_dir(self) -> Path | None:
+        """ARTICLEBOT_PROMPTS_DIR, else ARTICLEBOT_HOME/prompts once it exists: where the REPL's
+        ``:edit`` saves a template, so that an edit is used again after the REPL is closed."""
+        if self.prompts_dir is not None:
+            return self.prompts_dir
+        default = self.home / "prompts"
+        return default if default.is_dir() else None
+
+    @property
     def chroma_path(self) -> Path:
         return self.home / "chroma"
 

@@ -65,17 +65,16 @@ def test_fake_llm_a_translation_after_a_preamble_line_is_the_one_searched() -> N
     the answer out of the four the model reads."""
     from retrieval.prompt_templates import PromptLibrary
     from retrieval.query_enhancement import LLMTranslator
-    from retrieval.settings import Settings
     from tests.fakes import FakeScriptedLLM
 
     llm = FakeScriptedLLM(translation="Qui est la traduction en français :\n\nQui est l'envoyé spécial de l'ONU "
                                       "en Libye ?\n\nCette question est en italien.")
-    translate = LLMTranslator(llm, PromptLibrary(Settings(_env_file=None).prompts_dir))  # type: ignore[call-arg]
+    translate = LLMTranslator(llm, PromptLibrary())
     french = translate("Chi è l'inviato speciale dell'ONU in Libia?", "fr")
     assert french == "Qui est l'envoyé spécial de l'ONU en Libye ?"
     plain = LLMTranslator(FakeScriptedLLM(translation="Qui dirige le gouvernement ?\nNote : traduit de l'anglais."),
-                          PromptLibrary(Settings(_env_file=None).prompts_dir))  # type: ignore[call-arg]
+                          PromptLibrary())
     assert plain("Who leads the government?", "fr") == "Qui dirige le gouvernement ?"  # the notes after it unread
     colon = LLMTranslator(FakeScriptedLLM(translation="Voici les faits clés sur Palu :\nNote : traduit."),
-                          PromptLibrary(Settings(_env_file=None).prompts_dir))  # type: ignore[call-arg]
+                          PromptLibrary())
     assert colon("Here are the key facts about Palu:", "fr") == "Voici les faits clés sur Palu :"  # its own colon

@@ -117,6 +117,11 @@ def test_fake_llm_edit_opens_the_editor_and_reloads(ingested: dict[str, str], tm
     child.sendline(":quit")
     child.expect(pexpect.EOF)
     assert (Path(ingested["ARTICLEBOT_HOME"]) / "prompts" / "answer.toml").exists()
+    # the edit lasts: the next REPL reads it (it read the shipped template again, the edit lost)
+    again = spawn(ingested, "tests.repl_fake_main")
+    assert "in exactly one sentence" in say(again, ":show")
+    again.sendline(":quit")
+    again.expect(pexpect.EOF)
 
 
 def test_fake_llm_tab_completion_and_history_across_runs(ingested: dict[str, str]) -> None:
