@@ -54,6 +54,12 @@ _STATUS_HINTS = {
 }
 
 
+def charset_of(content_type: str) -> str:
+    """The charset a Content-Type names ('text/html; charset=ISO-8859-2' → 'ISO-8859-2'; '' if none)."""
+    found = re.search(r";\s*charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", content_type or "", re.I)
+    return found[1] if found else ""
+
+
 def _check_scheme(url: str) -> None:
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -143,9 +149,8 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
                         if response.status_code >= 500 or response.status_code in (408, 429):
                             raise UnreachableError(failure)
                         raise BadInputError(failure)
-                    content_type, _, params = response.headers.get("content-type", "").partition(";")
-                    content_type = content_type.strip().lower()
-                    charset = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", params, re.I)
+                    header = response.headers.get("content-type", "")
+                    content_type = header.split(";")[0].strip().lower()
                     suffix = READABLE_TYPES.get(content_type)
                     if suffix is None:
                         raise BadInputError(f"{current}: unsupported content type '{content_type or 'none'}'")
@@ -158,8 +163,7 @@ def fetch(url: str, *, allow_private: bool, timeout_s: float, max_bytes: int, de
                         if len(body) > max_bytes:
                             raise BadInputError(f"{current}: too large (over {max_bytes} bytes)")
                         check_deadline()
-                    return Fetched(str(response.url), content_type, suffix, bytes(body),
-                                   charset[1] if charset else "")
+                    return Fetched(str(response.url), content_type, suffix, bytes(body), charset_of(header))
             except _Refused as exc:
                 kind = UnreachableError if isinstance(exc, _Unresolved) else BadInputError
                 raise kind(f"{current}: {exc}") from exc

@@ -339,12 +339,12 @@ class DiscordPeer:
         })
         return interaction_id
 
-    def add_attachment(self, filename: str, data: bytes) -> dict[str, Any]:
+    def add_attachment(self, filename: str, data: bytes, content_type: str = "text/plain") -> dict[str, Any]:
         attachment_id = snowflake()
         self.attachments[attachment_id] = (filename, data)
         url = f"http://127.0.0.1:{self.port}/attachments/{attachment_id}/x"
         return {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url,
-                "content_type": "text/plain"}
+                "content_type": content_type}
 
     async def wait_for_posts(self, count: int, timeout: float = 120.0, channel_id: str | None = None) -> list[Posted]:
         """Wait until the bot has posted ``count`` messages (in ``channel_id``, when given)."""

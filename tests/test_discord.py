@@ -326,6 +326,18 @@ async def test_admin_attachment_is_ingested_then_answered_from_and_stays_in_its_
     assert "macedoine.txt" not in posts[2].content and "Gjorge Ivanov" not in posts[2].content
 
 
+async def test_an_attachment_is_read_in_the_charset_discord_gives_it(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild, engine = world["peer"], world["a"], world["engine"]
+    text = ("Štátny rozpočet schválený\nVláda v pondelok schválila návrh zákona o štátnom rozpočte, ktorý podľa "
+            "ministra financií zníži deficit. Opozícia kritizuje, že nepočíta so zvýšením platov učiteľov.")
+    attachment = peer.add_attachment("rozpocet.txt", text.encode("iso-8859-2"), "text/plain; charset=ISO-8859-2")
+    await peer.slash(guild, BOB, "ingest", [{"name": "file", "type": 11, "value": attachment["id"]}],
+                     manage_guild=True, resolved={"attachments": {attachment["id"]: attachment}})
+    await peer.wait_for_posts(1)
+    titles = [s.title for s in engine.sources(ArticleBot.guild_collection(int(guild.id)))]
+    assert "Štátny rozpočet schválený" in titles, titles  # guessed, it read "©tátny"
+
+
 async def test_other_members_are_answered_while_an_attachment_is_read(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Reading a large file (seconds for megabytes of HTML) must not hold up the rest of the server."""
     import threading
