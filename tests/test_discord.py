@@ -348,10 +348,10 @@ async def test_other_members_are_answered_while_an_attachment_is_read(world, mon
     reading, may_finish = threading.Event(), threading.Event()
     real_load = admin.load_bytes
 
-    def slow_load(data: bytes, name: str, source: str) -> Any:
+    def slow_load(data: bytes, name: str, source: str, **options: Any) -> Any:
         reading.set()
         may_finish.wait(timeout=20)  # on the event loop, this wait would freeze the bot for 20 s
-        return real_load(data, name, source)
+        return real_load(data, name, source, **options)
 
     monkeypatch.setattr(admin, "load_bytes", slow_load)
     await ingest_attachment(peer, guild, "macedoine.txt", "Référendum en Macédoine\n" + MACEDONIA)

@@ -4,6 +4,7 @@ does not get the system prompt out."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,22 @@ def test_fake_llm_obeying_an_injection_cannot_leak_the_system_prompt(make_engine
     answer = engine.ask("What does the communiqué say about the unity government?")
     assert answer.abstained and "system prompt" in answer.reason
     assert "Use only facts" not in answer.answer
+
+
+def test_article_markdown_cannot_dress_up_a_discord_reply() -> None:
+    """A followed feed's item titled "[Verify your account](https://…)" rendered as a link the bot
+    seemed to post; a quote's ``` turned the rest of the message into code."""
+    from bot.discord.formatting import render_answer
+    from retrieval.answering import Answer, Source
+
+    source = Source(n=1, id="item", chunk_id="item#0", title="[Verify your account](https://evil.example/login)",
+                    url="https://news.example/item", source="https://news.example/item", date="",
+                    snippet="```\n# URGENT ||click here||", score=0.8)
+    rendered = render_answer(Answer(question="q", answer="See [the report](https://evil.example) [1].",
+                                    abstained=False, sources=[source], timings_ms={}))
+    assert not re.search(r"(?<!\\)\[[^\]]*\]\(https?://", rendered), rendered  # no masked link left
+    assert "```" not in rendered and "||" not in rendered
+    assert "[1] **" in rendered and "<https://news.example/item>" in rendered  # the bot's own formatting stays
 
 
 @pytest.mark.timeout(300)

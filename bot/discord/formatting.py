@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from discord.utils import escape_markdown
+
 from retrieval.answering import Answer
 
 LIMIT = 2000
@@ -43,15 +45,19 @@ def split_message(text: str, limit: int = LIMIT) -> list[str]:
 
 
 def render_answer(answer: Answer) -> str:
-    """The answer, then its sources: number, title (date), link or file name, a short quote."""
-    lines = [answer.answer]
+    """The answer, then its sources: number, title (date), link or file name, a short quote.
+
+    Article text reaches the message (a followed feed's titles, a quote, what the model copied), so
+    its Markdown is escaped: a title "[Verify your account](https://…)" must not become a link that
+    seems to come from the bot, nor a stray ``` swallow the rest of the message."""
+    lines = [escape_markdown(answer.answer)]
     if answer.sources:
         lines.append("")
         lines.append("**Sources**")
         for s in answer.sources:
             where = s.url or s.source.rsplit("/", 1)[-1]
             date = f" ({s.date})" if s.date else ""
-            link = f"<{where}>" if where.startswith(("http://", "https://")) else f"`{where}`"
-            quote = s.snippet[:180].replace("\n", " ")
-            lines.append(f"[{s.n}] **{s.title}**{date} — {link}\n> {quote}")
+            link = f"<{where}>" if where.startswith(("http://", "https://")) else f"`{where.replace('`', '')}`"
+            quote = escape_markdown(s.snippet[:180].replace("\n", " "))
+            lines.append(f"[{s.n}] **{escape_markdown(s.title)}**{date} — {link}\n> {quote}")
     return "\n".join(lines)
