@@ -53,7 +53,17 @@ def test_fake_openai_server_that_fails_gives_one_clear_error(remote: Settings, l
     llm_server.mode = "500"
     with pytest.raises(LLMError) as info:
         yes_probability(build_chat_model(remote), judge_messages())
-    assert str(info.value).startswith("the language model failed") and "\n" not in str(info.value)
+    assert str(info.value).startswith(f"the language model at {llm_server.url} failed") and "\n" not in str(info.value)
+
+
+def test_an_llm_server_that_cannot_be_reached_is_named_without_its_password(remote: Settings) -> None:
+    from tests.test_chroma_server import free_port
+
+    url = f"http://user:s3cret@127.0.0.1:{free_port()}/v1"
+    with pytest.raises(LLMError) as info:
+        yes_probability(build_chat_model(remote.model_copy(update={"openai_base_url": url})), judge_messages())
+    message = str(info.value)
+    assert url.replace("user:s3cret@", "") in message and "s3cret" not in message, message
 
 
 def test_fake_openai_server_judge_threshold_holds_when_its_reply_says_yes(

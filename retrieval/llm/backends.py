@@ -7,6 +7,7 @@ import re
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -58,17 +59,30 @@ def invoke_text(model: BaseChatModel, messages: list[BaseMessage], stop: list[st
 
 
 def _invoke(model: Runnable[Any, Any], messages: list[BaseMessage], stop: list[str] | None = None) -> Any:
-    return _guarded(lambda: model.invoke(messages, stop=stop) if stop else model.invoke(messages))
+    return _guarded(lambda: model.invoke(messages, stop=stop) if stop else model.invoke(messages), model)
 
 
-def _guarded(call: Callable[[], T]) -> T:
-    """``call()``, its failure one :class:`LLMError` of one line."""
+def _guarded(call: Callable[[], T], model: Any = None) -> T:
+    """``call()``, its failure one :class:`LLMError` of one line, naming the server it came from."""
     try:
         return call()
     except LLMError:
         raise
     except Exception as exc:  # httpx, openai, ollama and llama.cpp errors alike
-        raise LLMError(f"the language model failed: {_first_line(exc)}") from exc
+        where = _server_of(model)
+        raise LLMError(f"the language model{f' at {where}' if where else ''} failed: {_first_line(exc)}") from exc
+
+
+def _server_of(model: Any) -> str:
+    """The URL of the model's server ('' in process), without any user or password in it: "Connection
+    refused" alone does not say that ARTICLEBOT_OPENAI_BASE_URL has the wrong port."""
+    model = getattr(model, "bound", model)  # a model bound to options (logprobs=True)
+    url = getattr(model, "openai_api_base", None) or getattr(model, "base_url", None)
+    if not isinstance(url, str) or not url:
+        return ""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))) \
+        if parts.hostname else ""
 
 
 def _first_line(exc: BaseException) -> str:
