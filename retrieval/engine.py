@@ -259,6 +259,9 @@ class Engine:
         articles = fitting
         if not articles:
             return report
+        # Loaded first: a model that cannot be loaded fails the ingest once, not each article in turn
+        # (a folder of 10,000 gave 10,000 lines saying so, each after another try at loading it).
+        _ = self.embeddings.model
         with exclusive(self.settings.lock_path), self.store.session():
             coll = self.store.collection(collection, self.embeddings.name, create=True)
             window: list[_Plan] = []

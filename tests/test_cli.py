@@ -214,6 +214,14 @@ def test_feedback_lists_and_exports_the_votes_cast_in_discord(cli_env: dict[str,
     assert missing.returncode == 2 and "cannot write" in missing.stderr
 
 
+def test_an_embedding_model_that_cannot_be_loaded_fails_the_ingest_once(cli_env: dict[str, str]) -> None:
+    result = run({**cli_env, "ARTICLEBOT_EMBEDDING_MODEL": "/nonexistent/e5-model"}, "ingest", "samples/")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "cannot load embedding model" in line]
+    assert len(errors) == 1, result.stderr  # it was one line for each of the 7 articles
+    assert run(cli_env, "collections").stdout == ""  # nothing created
+
+
 def _with_a_bug(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The CLI with its ``collections`` command replaced by one that fails as a bug would."""
     code = ("import sys, bot.cli as cli; cli.COMMANDS['collections'] = lambda args: 1 / 0; "
