@@ -22,7 +22,7 @@ from retrieval.documents import Article, Chunk
 from retrieval.embeddings import ArticleEmbeddings, build_embeddings
 from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionError, NotFoundError, UnreachableError
 from retrieval.feeds import FeedItems
-from retrieval.loading import expand_paths, load_file
+from retrieval.loading import expand_paths, load_file, read_articles
 from retrieval.locking import exclusive
 from retrieval.prompt_templates import PromptLibrary
 from retrieval.query_enhancement import LLMTranslator
@@ -146,7 +146,7 @@ class Engine:
         single = len(files) == 1
         for path in files:
             try:
-                articles.extend(load_file(path, self.settings.max_file_bytes))
+                articles.extend(read_articles(report.failed, load_file, path, self.settings.max_file_bytes))
             except BadInputError as exc:
                 if single:
                     raise
@@ -186,8 +186,9 @@ class Engine:
                 if fetched.suffix == ".feed":
                     report.merge(self._ingest_feed(url, fetched.data, collection, progress))
                 else:
-                    articles.extend(load_bytes(fetched.data, "page" + fetched.suffix, fetched.url, url=fetched.url,
-                                               title=title_from_url(fetched.url), charset=fetched.charset))
+                    articles.extend(read_articles(report.failed, load_bytes, fetched.data, "page" + fetched.suffix,
+                                                  fetched.url, url=fetched.url, title=title_from_url(fetched.url),
+                                                  charset=fetched.charset))
             except BadInputError as exc:
                 if len(urls) == 1:
                     raise

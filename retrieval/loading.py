@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from retrieval.dates import normalize_date
@@ -44,10 +45,31 @@ _AS_BROWSERS_READ = {"latin_1": "cp1252", "ascii": "cp1252", "iso8859_9": "cp125
 
 @dataclass(frozen=True)
 class LoadFailure:
-    """A file of a folder that could not be loaded; the rest of the folder goes on."""
+    """A record of a JSON or JSONL file that could not be read; the others go on."""
 
     source: str
     reason: str
+
+
+class PartlyLoaded(BadInputError):
+    """Some records of a file were read and some refused (a JSONL line without 'text' among 10,000):
+    the good ones are ingested and each bad one reported, as the files of a folder are."""
+
+    def __init__(self, articles: list[Article], failures: list[LoadFailure]) -> None:
+        super().__init__(f"{failures[0].reason} (and {len(failures) - 1} more)" if len(failures) > 1
+                         else failures[0].reason)
+        self.articles = articles
+        self.failures = failures
+
+
+def read_articles(failed: list[tuple[str, str]], load: Callable[..., list[Article]], *args: Any,
+                  **kwargs: Any) -> list[Article]:
+    """What ``load(*args, **kwargs)`` reads; the records it refused are added to ``failed`` as (source, reason)."""
+    try:
+        return load(*args, **kwargs)
+    except PartlyLoaded as exc:
+        failed.extend((f.source, f.reason) for f in exc.failures)
+        return exc.articles
 
 
 def _codec(label: str) -> str:
@@ -299,25 +321,36 @@ def _parse_json(text: str, where: str, line_in_message: bool) -> object:
         raise BadInputError(f"{where}: invalid JSON (nested too deeply)") from exc
 
 
+def _records(parsed: Iterable[tuple[str, Callable[[], object]]], source: str) -> list[Article]:
+    """Articles from ``(where, parse)`` pairs; a record that cannot be read fails alone (PartlyLoaded),
+    or the whole file when none can."""
+    articles: list[Article] = []
+    failures: list[LoadFailure] = []
+    for where, parse in parsed:
+        try:
+            articles.append(article_from_record(parse(), where))
+        except BadInputError as exc:
+            failures.append(LoadFailure(where, str(exc)))
+    if not articles and not failures:
+        raise BadInputError(f"{source}: the file holds no records")
+    if failures and not articles:
+        raise BadInputError(failures[0].reason if len(failures) == 1
+                            else f"{source}: none of its {len(failures)} records can be read ({failures[0].reason})")
+    if failures:
+        raise PartlyLoaded(articles, failures)
+    return articles
+
+
 def load_json(text: str, source: str) -> list[Article]:
     data = _parse_json(text, source, line_in_message=True)
     records = data if isinstance(data, list) else [data]
-    if not records:
-        raise BadInputError(f"{source}: the JSON holds no records")
-    return [article_from_record(r, f"{source}[{i}]" if len(records) > 1 else source)
-            for i, r in enumerate(records)]
+    return _records(((f"{source}[{i}]" if len(records) > 1 else source, lambda r=r: r)
+                     for i, r in enumerate(records)), source)
 
 
 def load_jsonl(text: str, source: str) -> list[Article]:
-    articles: list[Article] = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        record = _parse_json(line, f"{source}:{lineno}", line_in_message=False)
-        articles.append(article_from_record(record, f"{source}:{lineno}"))
-    if not articles:
-        raise BadInputError(f"{source}: the file holds no records")
-    return articles
+    return _records(((f"{source}:{n}", lambda line=line, n=n: _parse_json(line, f"{source}:{n}", line_in_message=False))
+                     for n, line in enumerate(text.splitlines(), 1) if line.strip()), source)
 
 
 def load_bytes(data: bytes, name: str, source: str, url: str = "", title: str = "",

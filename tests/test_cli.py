@@ -214,6 +214,19 @@ def test_feedback_lists_and_exports_the_votes_cast_in_discord(cli_env: dict[str,
     assert missing.returncode == 2 and "cannot write" in missing.stderr
 
 
+def test_a_jsonl_line_that_cannot_be_read_fails_alone(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """One record without text among an export's thousands refused the whole file."""
+    good = {"title": "Libye", "text": SAMPLE.read_text(encoding="utf-8")}
+    lines = [json.dumps({**good, "doc_id": "a"}), json.dumps({"doc_id": "b", "title": "Sans texte"}), "{broken",
+             json.dumps({**good, "doc_id": "c", "text": good["text"] + " Fin."})]
+    (tmp_path / "export.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    result = run({**cli_env, "ARTICLEBOT_LLM_BACKEND": "extractive"}, "ingest", str(tmp_path / "export.jsonl"))
+    assert result.returncode == 2 and "2 ingested" in result.stdout and "2 failed" in result.stdout
+    assert "export.jsonl:2: the record has no 'text'" in result.stderr
+    assert "export.jsonl:3: invalid JSON" in result.stderr
+    assert sorted(s["id"] for s in json.loads(run(cli_env, "sources", "list", "--json").stdout)) == ["a", "c"]
+
+
 def test_an_embedding_model_that_cannot_be_loaded_fails_the_ingest_once(cli_env: dict[str, str]) -> None:
     result = run({**cli_env, "ARTICLEBOT_EMBEDDING_MODEL": "/nonexistent/e5-model"}, "ingest", "samples/")
     assert result.returncode == 2 and "Traceback" not in result.stderr

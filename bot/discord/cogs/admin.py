@@ -22,7 +22,7 @@ from bot.discord.replies import error_message
 from retrieval.engine import IngestReport
 from retrieval.errors import ArticlebotError, BadInputError, NotFoundError
 from retrieval.fetching import charset_of
-from retrieval.loading import load_bytes
+from retrieval.loading import load_bytes, read_articles
 from retrieval.store import SourceInfo
 
 if TYPE_CHECKING:
@@ -119,7 +119,8 @@ class AdminCog(commands.Cog):
                 data = await file.read()
                 # Off the event loop: parsing 8 MB of HTML takes ~18 s, in which no one else's
                 # question would be answered and the gateway's heartbeats would stop.
-                articles = await self.bot.runner.run(load_bytes, data, name, f"discord:{interaction.guild_id}/{name}",
+                articles = await self.bot.runner.run(read_articles, report.failed, load_bytes, data, name,
+                                                     f"discord:{interaction.guild_id}/{name}",
                                                      charset=charset_of(file.content_type or ""))
                 report.merge(await self.bot.runner.run(engine.ingest_articles, articles, collection))
             if url:  # given with a file too: both are ingested, not the URL silently dropped
