@@ -20,6 +20,7 @@ import pytest
 from bot.discord.app import ArticleBot, build_bot
 from bot.discord.conversations import Conversations
 from bot.discord.follows import FeedFollows
+from retrieval.errors import NotFoundError
 from tests.conftest import REPO, SAMPLE
 from tests.discord_peer import DiscordPeer, Guild, Posted, user
 from tests.fakes import FakeScriptedLLM
@@ -674,6 +675,39 @@ async def test_a_followed_feed_brings_its_new_items_until_unfollowed(make_engine
             await asyncio.sleep(3)  # five poll intervals
             assert site.hits["/feed"] == polls and "/a3" not in site.hits
             assert "Référendum en Macédoine" in stored_titles()  # unfollowing keeps what was ingested
+    finally:
+        site.close()
+
+
+async def test_following_a_feed_that_takes_long_to_read_is_answered_in_time(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """A large feed of slow pages outlasted the 15 minutes Discord keeps an interaction: the answer
+    was lost. /follow now answers once it has waited its while; the items keep arriving."""
+    site = NewsSite()
+
+    def slow_page() -> bytes:
+        time.sleep(3)  # as a slow site serves each of a hundred items
+        return article_page("Référendum en Macédoine", [MACEDONIA]).encode()
+
+    site.routes["/slow"] = (200, {"Content-Type": "text/html; charset=utf-8"}, slow_page)
+    site.routes["/feed"] = (200, {"Content-Type": "application/rss+xml"},
+                            rss([("Référendum en Macédoine", site.url("/slow"), "Sun, 30 Sep 2018 18:00:00 GMT")]))
+    try:
+        async with running_bot(make_engine, allow_private_urls=True) as world:
+            peer, guild = world["peer"], world["b"]
+            world["bot"].get_cog("FeedsCog").first_read_wait_s = 1.0
+            await peer.slash(guild, BOB, "follow", [{"name": "url", "type": 3, "value": site.url("/feed")}],
+                             manage_guild=True)
+            [reply] = await peer.wait_for_posts(1)
+            assert "Following" in reply.content and "still being read" in reply.content
+            assert FeedFollows(world["engine"].settings.discord_feeds_path).of(int(guild.id)) == [site.url("/feed")]
+
+            def arrived() -> bool:
+                try:
+                    titles = {s.title for s in world["engine"].sources(f"guild-{guild.id}")}
+                    return "Référendum en Macédoine" in titles
+                except NotFoundError:  # no article yet: the collection is made with the first
+                    return False
+            await until(arrived, timeout=60)
     finally:
         site.close()
 

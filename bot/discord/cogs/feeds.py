@@ -18,6 +18,7 @@ from discord.ext import commands
 from bot.discord.cogs.admin import for_admins, manage_guild_only, suggestions, summary
 from bot.discord.formatting import split_message
 from bot.discord.replies import error_message
+from retrieval.engine import IngestReport
 from retrieval.errors import ArticlebotError
 
 if TYPE_CHECKING:
@@ -27,9 +28,14 @@ log = logging.getLogger(__name__)
 
 
 class FeedsCog(commands.Cog):
+    # How long /follow waits for a feed's first reading before it answers: a large feed of slow pages
+    # can take longer than the 15 minutes Discord keeps an interaction open, and its answer was lost.
+    first_read_wait_s = 600.0
+
     def __init__(self, bot: ArticleBot) -> None:
         self.bot = bot
         self._poller: asyncio.Task[None] | None = None
+        self._first_reads: set[asyncio.Future[IngestReport]] = set()
 
     async def cog_load(self) -> None:
         self._poller = asyncio.create_task(self._poll_forever())
@@ -78,17 +84,38 @@ class FeedsCog(commands.Cog):
                 f"This server already follows {limit} feed{'' if limit == 1 else 's'}, the most it may "
                 f"(ARTICLEBOT_DISCORD_MAX_FEEDS_PER_SERVER): /unfollow one first.", ephemeral=True)
             return
+        reading = asyncio.ensure_future(self.bot.runner.run(self.bot.engine.ingest_feed, url,
+                                                            self.bot.guild_collection(interaction.guild_id)))
         try:
-            report = await self.bot.runner.run(self.bot.engine.ingest_feed, url,
-                                               self.bot.guild_collection(interaction.guild_id))
+            report: IngestReport | None = await asyncio.wait_for(asyncio.shield(reading), self.first_read_wait_s)
         except ArticlebotError as exc:
             await interaction.followup.send(error_message(exc), ephemeral=True)
             return
+        except TimeoutError:  # the feed was read (a fetch ends within a minute): its items are not yet
+            report = None
+            self._first_reads.add(reading)
+            reading.add_done_callback(lambda done: self._first_read_done(done, url, interaction.guild_id))
         added = await asyncio.to_thread(self.bot.follows.add, interaction.guild_id, url)
         minutes = f"{self.bot.settings.discord_feed_poll_minutes:g}"
         head = (f"Following <{url}>: new items are added every {minutes} minutes." if added
                 else f"Already following <{url}>; read again now.")
+        if report is None:
+            await interaction.followup.send(f"{head}\nIts items are still being read: each can be asked about "
+                                            "as soon as it is added.", ephemeral=True)
+            return
         await interaction.followup.send(f"{head}\n{summary(report)}"[:1900], ephemeral=True)
+
+    def _first_read_done(self, reading: asyncio.Future[IngestReport], url: str, guild_id: int | None) -> None:
+        """The end of a first reading /follow stopped waiting for: logged, as a poll's is."""
+        self._first_reads.discard(reading)
+        if reading.cancelled():
+            return
+        if (exc := reading.exception()) is not None:
+            log.warning("feed %s for server %s: first reading failed: %s: %s", url, guild_id, type(exc).__name__, exc)
+            return
+        report = reading.result()
+        log.info("feed %s for server %s: first reading done: %d ingested, %d failed", url, guild_id,
+                 len(report.ingested), len(report.failed))
 
     @app_commands.command(name="unfollow", description="Stop following a feed (its articles stay)")
     @app_commands.describe(url="The feed's web address, as /feeds shows it")
