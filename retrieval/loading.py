@@ -100,7 +100,7 @@ def decode_bytes(data: bytes, source: str, declared: str = "") -> str:
         try:
             text = data.decode(codec)
         except UnicodeDecodeError:
-            text = ""  # a wrong declaration: guess instead
+            pass  # a wrong declaration: guess instead
     if not text:
         text = _guess(data, source)
     controls = sum(1 for ch in text[:5000] if ord(ch) < 32 and ch not in "\n\r\t\f")
@@ -321,14 +321,15 @@ def _parse_json(text: str, where: str, line_in_message: bool) -> object:
         raise BadInputError(f"{where}: invalid JSON (nested too deeply)") from exc
 
 
-def _records(parsed: Iterable[tuple[str, Callable[[], object]]], source: str) -> list[Article]:
-    """Articles from ``(where, parse)`` pairs; a record that cannot be read fails alone (PartlyLoaded),
-    or the whole file when none can."""
+def _records(items: Iterable[tuple[str, Any]], source: str,
+             parse: Callable[[Any, str], object] = lambda record, where: record) -> list[Article]:
+    """Articles from ``(where, item)`` pairs, each item parsed into a record; one that cannot be read
+    fails alone (PartlyLoaded), or the whole file when none can."""
     articles: list[Article] = []
     failures: list[LoadFailure] = []
-    for where, parse in parsed:
+    for where, item in items:
         try:
-            articles.append(article_from_record(parse(), where))
+            articles.append(article_from_record(parse(item, where), where))
         except BadInputError as exc:
             failures.append(LoadFailure(where, str(exc)))
     if not articles and not failures:
@@ -344,13 +345,12 @@ def _records(parsed: Iterable[tuple[str, Callable[[], object]]], source: str) ->
 def load_json(text: str, source: str) -> list[Article]:
     data = _parse_json(text, source, line_in_message=True)
     records = data if isinstance(data, list) else [data]
-    return _records(((f"{source}[{i}]" if len(records) > 1 else source, lambda r=r: r)
-                     for i, r in enumerate(records)), source)
+    return _records(((f"{source}[{i}]" if len(records) > 1 else source, r) for i, r in enumerate(records)), source)
 
 
 def load_jsonl(text: str, source: str) -> list[Article]:
-    return _records(((f"{source}:{n}", lambda line=line, n=n: _parse_json(line, f"{source}:{n}", line_in_message=False))
-                     for n, line in enumerate(text.splitlines(), 1) if line.strip()), source)
+    return _records(((f"{source}:{n}", line) for n, line in enumerate(text.splitlines(), 1) if line.strip()), source,
+                    lambda line, where: _parse_json(line, where, line_in_message=False))
 
 
 def load_bytes(data: bytes, name: str, source: str, url: str = "", title: str = "",
