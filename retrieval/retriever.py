@@ -180,15 +180,9 @@ class HybridSearch:
 
     def _score(self, coll: Any, ids: list[str], vector: list[float], name: str,
                where: dict[str, Any] | None = None) -> list[Hit]:
-        res = self.store.get_by_ids(coll, ids, where)
-        if res is None:
-            return []
         query = np.asarray(vector, dtype=np.float32)
         hits = []
-        for cid, doc, meta, emb in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"],
-                                       strict=False):
-            if doc is None or meta is None or emb is None:
-                continue
+        for cid, doc, meta, emb in self.store.get_by_ids(coll, ids, where):
             e = np.asarray(emb, dtype=np.float32)
             score = float(e @ query / ((np.linalg.norm(e) * np.linalg.norm(query)) or 1.0))
             hits.append(Hit(id=cid, text=doc, metadata=meta, score=score, collection=name))

@@ -354,18 +354,22 @@ class VectorStore:
         page = self._get(coll, include=["documents", "metadatas"])
         return page["ids"], page["documents"], page["metadatas"]
 
-    def get_by_ids(self, coll: Any, ids: list[str], where: dict[str, Any] | None = None) -> dict[str, Any] | None:
-        """Chunks with their vectors, or ``None`` when the embedded store is being written by another
-        process as we read (its keyword side found chunks our client cannot load yet): the search
-        goes on without them, and the client is reopened at the next session."""
+    def get_by_ids(self, coll: Any, ids: list[str],
+                   where: dict[str, Any] | None = None) -> list[tuple[str, str, dict[str, Any], Any]]:
+        """(id, text, metadata, vector) of the chunks that can be read; none when the embedded store
+        is being written by another process as we read (its keyword side found chunks our client
+        cannot load yet): the search goes on without them, and the client is reopened at the next
+        session. A chunk that process removed comes back empty and is left out, as in :meth:`query`."""
         try:
-            return dict(coll.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"]))
+            res = coll.get(ids=ids, where=where, include=["documents", "metadatas", "embeddings"])
         except Exception as exc:
             if self.settings.chroma_url:
                 raise _wrap(exc, "reading chunks") from exc
             log.info("chunks written by another process are not readable yet (%s): searching without them", exc)
             self._generation_seen = _STALE
-            return None
+            return []
+        return [(i, d, m, e) for i, d, m, e in zip(res["ids"], res["documents"], res["metadatas"], res["embeddings"],
+                                                   strict=False) if d is not None and m is not None and e is not None]
 
     def query(self, coll: Any, vector: list[float], n: int, where: dict[str, Any] | None = None,
               collection_name: str = "") -> list[Hit]:
