@@ -160,7 +160,7 @@ class Repl:
     def cmd_edit(self, args: list[str]) -> None:
         library = self.engine.prompts
         template = library.get(self.prompt)
-        folder = library.user_dir or (self.engine.settings.home / "prompts")
+        folder = library.user_dir or self.engine.settings.edited_prompts_dir
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{template.name}.toml"
         if not target.exists():

@@ -106,13 +106,16 @@ class Settings(BaseSettings):
         return value.expanduser()
 
     @property
+    def edited_prompts_dir(self) -> Path:
+        """Where the REPL's ``:edit`` saves a template: ARTICLEBOT_PROMPTS_DIR, else ARTICLEBOT_HOME/prompts."""
+        return self.prompts_dir or self.home / "prompts"
+
+    @property
     def user_prompts_dir(self) -> Path | None:
-        """ARTICLEBOT_PROMPTS_DIR, else ARTICLEBOT_HOME/prompts once it exists: where the REPL's
-        ``:edit`` saves a template, so that an edit is used again after the REPL is closed."""
-        if self.prompts_dir is not None:
-            return self.prompts_dir
-        default = self.home / "prompts"
-        return default if default.is_dir() else None
+        """The templates read beside the shipped ones: ARTICLEBOT_PROMPTS_DIR, else ARTICLEBOT_HOME/prompts
+        once ``:edit`` has made it, so that an edit is used again after the REPL is closed."""
+        folder = self.edited_prompts_dir
+        return folder if self.prompts_dir is not None or folder.is_dir() else None
 
     @property
     def chroma_path(self) -> Path:
