@@ -8,8 +8,10 @@ directly.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,53 @@ from pydantic import ConfigDict, PrivateAttr
 
 from retrieval.errors import LLMError
 
+log = logging.getLogger(__name__)
+
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+_PARAMS_LOCK = threading.Lock()
+
+
+def cpu_has_amx(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU offers AMX, where llama.cpp's AMX weight layout crashes in decoding.
+
+    Seen on a Sapphire Rapids VM with llama-cpp-python 0.3.36 built natively: a segmentation fault
+    in the first decode (llama.cpp issue 20824 reports the same in ggml_backend_amx_mul_mat).
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return any(flag.startswith("amx") for flag in line.partition(":")[2].split())
+    return False
+
+
+@contextmanager
+def _without_extra_buffer_types() -> Iterator[None]:
+    """Load with llama.cpp's repacked weight buffers (AMX among them) turned off.
+
+    ``Llama`` has no argument for ``use_extra_bufts``; it reads the library's default model
+    parameters, so those are swapped for the duration of one load.
+    """
+    import llama_cpp.llama as high_level
+
+    low_level = high_level.llama_cpp
+    original = low_level.llama_model_default_params
+
+    def defaults() -> Any:
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    with _PARAMS_LOCK:
+        low_level.llama_model_default_params = defaults
+        try:
+            yield
+        finally:
+            low_level.llama_model_default_params = original
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
@@ -52,9 +100,13 @@ class LlamaCppChatModel(BaseChatModel):
                 from llama_cpp import Llama, llama_chat_format
             except ImportError as exc:
                 raise LLMError("llama-cpp-python is not installed: pip install 'articlebot[llm]'") from exc
+            amx = cpu_has_amx()
+            if amx:
+                log.info("this CPU has AMX: llama.cpp's repacked weight buffers are off (they crash there)")
             try:
-                self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                                  verbose=False)
+                with _without_extra_buffer_types() if amx else nullcontext():
+                    self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
+                                      n_threads=self.n_threads, verbose=False)
             except (ValueError, RuntimeError, OSError) as exc:
                 raise LLMError(f"cannot load the GGUF model {self.model_path}: {exc}") from exc
             template = self._llm.metadata.get("tokenizer.chat_template")
