@@ -140,13 +140,18 @@ class Repl:
         for name in library.names("answer"):
             mark = "*" if name == self.prompt else " "
             self.console.print(f"{mark} {name:12} {library.get(name).description}  ({library.get(name).path})")
+        self._report(sorted(library.broken.values()))
 
     def cmd_prompt(self, args: list[str]) -> None:
         if len(args) != 1:
             raise BadInputError("usage: :prompt NAME")
-        self.engine.prompts.get(args[0], kind="answer")
+        library = self.engine.prompts
+        problem = library.broken.get(args[0])
+        if problem is None:  # a broken one may be chosen, so that :edit opens it to be fixed
+            library.get(args[0], kind="answer")
         self.prompt = args[0]
         self.console.print(f"prompt: {self.prompt}")
+        self._report([problem] if problem else [])
 
     def cmd_show(self, args: list[str]) -> None:
         template = self.engine.prompts.get(self.prompt)
@@ -154,22 +159,29 @@ class Repl:
                                  title=f"{template.name} — {template.path}"))
 
     def cmd_reload(self, args: list[str]) -> None:
-        self.engine.prompts.reload()
+        problems = self.engine.prompts.reload()
         self.console.print(f"reloaded {len(self.engine.prompts.templates)} templates")
+        self._report(problems)
 
     def cmd_edit(self, args: list[str]) -> None:
         library = self.engine.prompts
-        template = library.get(self.prompt)
         folder = library.user_dir or self.engine.settings.edited_prompts_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{template.name}.toml"
-        if not target.exists():
-            target.write_text(template.path.read_text(encoding="utf-8"), encoding="utf-8")
+        target = folder / f"{self.prompt}.toml"
+        if not target.exists():  # a broken template's file is here already: it is opened, to be fixed
+            source = library.get(self.prompt).path
+            folder.mkdir(parents=True, exist_ok=True)
+            target.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
         library.user_dir = folder
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
         subprocess.run([*shlex.split(editor), str(target)], check=False)
-        library.reload()
+        problems = library.reload()
         self.console.print(f"edited and reloaded {target}")
+        self._report(problems)
+
+    def _report(self, problems: list[str]) -> None:
+        """Broken templates are listed where they were just read, not first met at the next question."""
+        for problem in problems:
+            self.console.print(f"! {problem}")
 
     def cmd_sources(self, args: list[str]) -> None:
         if self.last is None:

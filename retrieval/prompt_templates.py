@@ -2,11 +2,13 @@
 
 A template is validated when loaded: a missing variable is an error naming the file and the
 variable, not a confusing failure at question time. User templates override shipped ones of the
-same name.
+same name. A file that fails is reported whenever its template is asked for, and only then: one
+bad template in a folder of many does not stop the questions that use the others.
 """
 
 from __future__ import annotations
 
+import logging
 import string
 import tomllib
 from dataclasses import dataclass
@@ -15,6 +17,8 @@ from pathlib import Path
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from retrieval.errors import BadInputError
+
+log = logging.getLogger(__name__)
 
 REQUIRED = {
     "answer": {"context", "question"},
@@ -101,10 +105,17 @@ class PromptLibrary:
     def __init__(self, user_dir: Path | None = None) -> None:
         self.user_dir = user_dir
         self.templates: dict[str, PromptTemplate] = {}
+        self.broken: dict[str, str] = {}
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self) -> list[str]:
+        """Re-read every file; returns what is wrong with those that fail, a line each.
+
+        A broken file hides the shipped template of its name rather than falling back to it: a user
+        who edited ``answer.toml`` must not get answers from the old text without knowing.
+        """
         found: dict[str, PromptTemplate] = {}
+        broken: dict[str, str] = {}
         dirs = [shipped_dir()] + ([self.user_dir] if self.user_dir else [])
         for folder in dirs:
             if folder is None:
@@ -112,11 +123,21 @@ class PromptLibrary:
             if not folder.is_dir():
                 raise BadInputError(f"prompts folder {folder} does not exist")
             for path in sorted(folder.glob("*.toml")):
-                template = load_template(path)
+                try:
+                    template = load_template(path)
+                except BadInputError as exc:
+                    found.pop(path.stem, None)
+                    broken[path.stem] = str(exc)
+                    log.warning("%s", exc)
+                    continue
+                broken.pop(template.name, None)
                 found[template.name] = template
-        self.templates = found
+        self.templates, self.broken = found, broken
+        return sorted(broken.values())
 
     def get(self, name: str, kind: str = "answer") -> PromptTemplate:
+        if name in self.broken:
+            raise BadInputError(self.broken[name])
         template = self.templates.get(name)
         if template is None or template.kind != kind:
             names = ", ".join(sorted(n for n, t in self.templates.items() if t.kind == kind))

@@ -1,4 +1,5 @@
-"""Prompt templates: shipped ones load; a broken user template is an error naming file and variable."""
+"""Prompt templates: shipped ones load; a broken user template is an error naming file and variable,
+met where that template is used."""
 
 from __future__ import annotations
 
@@ -17,11 +18,25 @@ def test_shipped_templates_load() -> None:
     assert all(t.description for t in library.templates.values())
 
 
-def test_missing_variable_names_the_file_and_the_variable(tmp_path: Path) -> None:
+def test_missing_variable_names_the_file_and_the_variable_when_that_template_is_used(tmp_path: Path) -> None:
     (tmp_path / "bad.toml").write_text('name = "bad"\ntemplate = "Question: {question}"\n')
+    library = PromptLibrary(tmp_path)
     with pytest.raises(BadInputError) as info:
-        PromptLibrary(tmp_path)
+        library.get("bad")
     assert "bad.toml" in str(info.value) and "{context}" in str(info.value)
+    assert library.get("answer").name == "answer", "one bad file does not stop the other templates"
+    assert "bad" not in library.names("answer")
+
+
+def test_a_broken_override_hides_the_shipped_template_until_it_is_fixed(tmp_path: Path) -> None:
+    """Falling back to the shipped text would answer with a template the user believes replaced."""
+    (tmp_path / "answer.toml").write_text('name = "answer"\nsystem = """never closed\n')
+    library = PromptLibrary(tmp_path)
+    with pytest.raises(BadInputError, match=r"answer\.toml: cannot be read"):
+        library.get("answer")
+    (tmp_path / "answer.toml").write_text('name = "answer"\ntemplate = "C: {context}\\nQ: {question}"\n')
+    assert library.reload() == []
+    assert library.get("answer").template == "C: {context}\nQ: {question}"
 
 
 def test_user_template_overrides_and_is_used(tmp_path: Path) -> None:
@@ -40,4 +55,4 @@ def test_a_support_check_needs_the_answer_and_may_leave_out_the_question(tmp_pat
     (tmp_path / "verify.toml").write_text(
         'name = "verify"\nkind = "verify"\ntemplate = "P: {passage}\\nQ: {question}"\n')
     with pytest.raises(BadInputError, match=r"\{answer\}"):
-        PromptLibrary(tmp_path)
+        PromptLibrary(tmp_path).get("verify", kind="verify")

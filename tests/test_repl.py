@@ -107,6 +107,28 @@ def test_fake_llm_save_then_eval_the_saved_set(fake_repl: pexpect.spawn, ingeste
         assert "usage: :eval FILE [N]" in say(fake_repl, f":eval {saved} {count}")
 
 
+def test_fake_llm_a_broken_edit_is_reported_stops_only_its_template_and_opens_again_to_be_fixed(
+        ingested: dict[str, str], tmp_path: Path) -> None:
+    editor = tmp_path / "editor.sh"  # first call breaks the template, the next one mends it
+    editor.write_text('#!/bin/sh\nif grep -q "{contxt}" "$1"; then sed -i "s/{contxt}/{context}/" "$1"; '
+                      'else sed -i "s/{context}/{contxt}/" "$1"; fi\n')
+    editor.chmod(0o755)
+    child = spawn({**ingested, "EDITOR": str(editor)}, "tests.repl_fake_main")
+    out = say(child, ":edit")
+    assert "answer.toml: the template lacks the variable {context}" in out
+    assert "lacks the variable {context}" in say(child, "who leads the unity government?")
+    assert "lacks the variable {context}" in say(child, ":prompts")
+
+    say(child, ":prompt terse")  # the other templates still answer
+    assert "Fayez al-Serraj" in say(child, "who leads the unity government?")
+    assert "lacks the variable {context}" in say(child, ":prompt answer")
+    assert "!" not in say(child, ":edit").replace("edited and reloaded", "")
+    say(child, ":new")  # else the fake LLM reads the question as a follow-up of the first
+    assert "Fayez al-Serraj" in say(child, "who leads the unity government?")
+    child.sendline(":quit")
+    child.expect(pexpect.EOF)
+
+
 def test_fake_llm_edit_opens_the_editor_and_reloads(ingested: dict[str, str], tmp_path: Path) -> None:
     editor = tmp_path / "editor.sh"
     editor.write_text("#!/bin/sh\nsed -i 's/in one to three sentences/in exactly one sentence/' \"$1\"\n")
