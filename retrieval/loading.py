@@ -88,14 +88,16 @@ def decode_bytes(data: bytes, source: str, declared: str = "") -> str:
     Turkish one must all read right."""
     if not data.strip():
         raise BadInputError(f"{source}: the file is empty")
-    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    utf16 = _utf16_without_bom(data)
+    if b"\x00" in data[:8192] and not utf16 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise BadInputError(f"{source}: binary content, not text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
+    if not utf16:
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            pass
     text = ""
-    codec = _codec(declared) if declared else ""
+    codec = utf16 or (_codec(declared) if declared else "")
     if codec and not codec.startswith("utf_8"):
         try:
             text = data.decode(codec)
@@ -107,6 +109,22 @@ def decode_bytes(data: bytes, source: str, declared: str = "") -> str:
     if controls > max(5, len(text[:5000]) // 100):
         raise BadInputError(f"{source}: binary content, not text")
     return text
+
+
+def _utf16_without_bom(data: bytes) -> str:
+    """'utf_16_le' or 'utf_16_be' for UTF-16 saved without a byte-order mark (Excel's and some
+    Windows tools' "Unicode text"), else ''. Text in Latin, Greek or Cyrillic script then has a NUL
+    as every other byte and almost none between; what it decodes to still faces the check for
+    control characters, so binary data with such a pattern is refused there."""
+    sample = data[:8192]
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 8 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return ""
+    low, high = sample[0::2], sample[1::2]
+    for codec, zeros, others in (("utf_16_le", high, low), ("utf_16_be", low, high)):
+        if zeros.count(0) >= 0.5 * len(zeros) and others.count(0) <= 0.01 * len(others):
+            return codec
+    return ""
 
 
 def _guess(data: bytes, source: str) -> str:

@@ -43,6 +43,24 @@ def test_an_article_in_a_legacy_code_page_reads_right(tmp_path: Path, lang: str,
     assert article.text == text and article.lang == lang
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-16"])
+def test_utf16_reads_right_with_or_without_a_byte_order_mark(tmp_path: Path, encoding: str) -> None:
+    """Without the mark (Excel's "Unicode text"), such a file was refused as binary content."""
+    text = "Libye : un gouvernement à Tripoli\n" + FRENCH + " Президент России заявил в четверг."
+    path = tmp_path / "article.txt"
+    path.write_bytes(text.encode(encoding))
+    [article] = load_file(path, MAX)
+    assert article.title == "Libye : un gouvernement à Tripoli"
+    assert article.text == FRENCH + " Президент России заявил в четверг."
+
+
+def test_binary_data_shaped_like_utf16_is_still_refused(tmp_path: Path) -> None:
+    path = tmp_path / "samples.txt"
+    path.write_bytes(bytes(b for i in range(4000) for b in (1 + i % 30, 0)))  # small 16-bit integers
+    with pytest.raises(BadInputError, match="binary content"):
+        load_file(path, MAX)
+
+
 def test_text_without_headline_takes_title_from_file_name(tmp_path: Path) -> None:
     path = tmp_path / "libye-2016.txt"
     path.write_text(FRENCH, encoding="utf-8")
