@@ -95,6 +95,8 @@ class DiscordPeer:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self._interaction_channels: dict[str, str] = {}
+        self.members: dict[str, dict[str, Any]] = {}  # user id -> user: who GET .../members/{id} finds
+        self.member_lookups: list[str] = []
 
     # -- server ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -212,6 +214,14 @@ class DiscordPeer:
             return await self._post(parts[1], body)
         if parts[0] == "channels" and len(parts) == 5 and parts[4] == "threads":
             return await self._create_thread(parts[1], parts[3], body)
+        if parts[0] == "guilds" and len(parts) == 4 and parts[2] == "members" and method == "GET":
+            self.member_lookups.append(parts[3])
+            found = self.members.get(parts[3])
+            if found is None or parts[1] not in self.guilds:
+                raise web.HTTPNotFound(text=json.dumps({"message": "Unknown Member", "code": 10007}),
+                                       content_type="application/json")
+            return {"user": found, "nick": None, "roles": [], "joined_at": now_iso(), "deaf": False,
+                    "mute": False, "flags": 0}
         if parts[0] == "interactions" and parts[-1] == "callback":
             return self._callback(parts[1], body)
         if parts[0] == "webhooks" and len(parts) == 3 and method == "POST":

@@ -144,6 +144,24 @@ async def test_slash_ask_is_deferred_then_answered(world) -> None:  # type: igno
     no_pings(peer.posted)
 
 
+async def test_mentions_in_an_ask_option_are_read_as_names(world) -> None:  # type: ignore[no-untyped-def]
+    """A string option carries raw '<@222>' tokens and not the members they name: they are looked up."""
+    peer, guild = world["peer"], world["a"]
+    peer.members[BOB["id"]] = BOB
+    gone = "999999999999999999"  # a member who left the server: Discord answers 404 Unknown Member
+    await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3,
+                                            "value": f"<@{BOB['id']}> and <@{gone}> asked in <#{guild.channel_id}>: "
+                                                     "who leads the unity government?"}])
+    [post] = await peer.wait_for_posts(1)
+    assert "Fayez al-Serraj" in post.content
+    asked = [c for c in world["engine"].llm.calls if "Question: " in c][-1]
+    assert "@bob and @someone asked in #general: who leads" in asked and "<@" not in asked
+    assert set(peer.member_lookups) == {BOB["id"], gone}
+    await until(lambda: post.id in peer.threads)
+    assert peer.threads[post.id]["name"].startswith("@bob and @someone asked in #general")
+    no_pings(peer.posted)
+
+
 async def test_a_private_ask_is_seen_by_the_asker_alone(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.slash(guild, ALICE, "ask", [{"name": "question", "type": 3, "value": "who leads the unity government?"},

@@ -88,6 +88,7 @@ class AskCog(commands.Cog):
             await interaction.response.send_message(message, ephemeral=True)
             return
         await interaction.response.defer(thinking=True, ephemeral=private)
+        question = await readable_option(question, interaction.guild, self.bot.user.id if self.bot.user else 0)
         # Inside a thread, /ask is one more turn of that thread's conversation, as a typed follow-up is.
         thread_id = interaction.channel.id if isinstance(interaction.channel, discord.Thread) else None
         history = self._history(thread_id) if thread_id else None
@@ -171,21 +172,50 @@ class AskCog(commands.Cog):
             log.warning("thread %s: this turn could not be kept: %s", thread_id, exc)
 
 
+_PERSON = re.compile(r"<@!?(\d+)>")
+# Mentioned members looked up for one /ask; more are read as "@someone" rather than held up.
+MAX_LOOKUPS = 5
+
+
 def readable_question(message: discord.Message, bot_id: int) -> str:
     """The message as its author read it, the bot's mention left out: other mentions, channels and
     custom emoji as their names ("what did @bob mean in #news?"), not Discord's raw "<@222>" tokens,
     which the model, the language detection and the thread's name would otherwise get."""
-    text = re.sub(rf"<@!?{bot_id}>", "", message.content)
     people = {m.id: m.display_name for m in message.mentions}
-    roles = {r.id: r.name for r in message.role_mentions}
-    guild = message.guild
+    people.update({r.id: r.name for r in message.role_mentions})
+    return readable_text(message.content, message.guild, people, bot_id)
+
+
+async def readable_option(text: str, guild: discord.Guild | None, bot_id: int) -> str:
+    """/ask's question as its author read it. A string option carries Discord's raw mention tokens
+    and, unlike a message, not the members they name: those are looked up (from the cache, else
+    one REST call each, which needs no privileged intent)."""
+    people: dict[int, str] = {}
+    if guild is not None:
+        people.update({r.id: r.name for r in guild.roles})
+        ids = list(dict.fromkeys(int(m) for m in _PERSON.findall(text) if int(m) != bot_id))
+        for member_id in ids[:MAX_LOOKUPS]:
+            member = guild.get_member(member_id)
+            if member is None:
+                try:
+                    member = await guild.fetch_member(member_id)
+                except discord.HTTPException as exc:  # gone from the server, or Discord busy
+                    log.info("mentioned member %s not looked up: %s", member_id, exc.status)
+                    continue
+            people[member_id] = member.display_name
+    return readable_text(text, guild, people, bot_id)
+
+
+def readable_text(text: str, guild: discord.Guild | None, names: dict[int, str], bot_id: int) -> str:
+    """``text`` with mention tokens as names (``names``: members' and roles' by id)."""
+    text = re.sub(rf"<@!?{bot_id}>", "", text)
 
     def channel(match: re.Match[str]) -> str:
         found = guild.get_channel_or_thread(int(match[1])) if guild else None
         return f"#{found.name}" if found else "#channel"
 
-    text = re.sub(r"<@!?(\d+)>", lambda m: "@" + people.get(int(m[1]), "someone"), text)
-    text = re.sub(r"<@&(\d+)>", lambda m: "@" + roles.get(int(m[1]), "role"), text)
+    text = _PERSON.sub(lambda m: "@" + names.get(int(m[1]), "someone"), text)
+    text = re.sub(r"<@&(\d+)>", lambda m: "@" + names.get(int(m[1]), "role"), text)
     text = re.sub(r"<#(\d+)>", channel, text)
     text = re.sub(r"<a?:(\w+):\d+>", r":\1:", text)
     return " ".join(text.split())
