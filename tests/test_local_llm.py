@@ -9,7 +9,7 @@ from langchain_core.messages import HumanMessage
 
 from retrieval.llm import llamacpp
 from retrieval.llm.backends import invoke_text, yes_probability
-from retrieval.llm.llamacpp import LlamaCppChatModel, cpu_has_amx
+from retrieval.llm.llamacpp import LlamaCppChatModel, uses_amx
 from retrieval.prompt_templates import PromptLibrary
 from retrieval.query_enhancement import LLMTranslator
 from retrieval.settings import Settings
@@ -61,20 +61,19 @@ def test_the_shipped_support_check_passes_a_stated_answer_across_languages_and_r
     assert p_yes(right) >= threshold > p_yes(wrong)
 
 
-def test_amx_is_read_from_the_cpu_flags() -> None:
-    sapphire = "processor\t: 0\nflags\t\t: fpu avx2 avx512f amx_bf16 amx_tile amx_int8\nbugs\t\t: spectre\n"
-    assert cpu_has_amx(sapphire)
-    assert not cpu_has_amx("processor\t: 0\nflags\t\t: fpu avx2 avx512f\n")
-    assert not cpu_has_amx("")
+def test_amx_is_read_from_what_llama_cpp_reports() -> None:
+    sapphire = "CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | AVX512_VNNI = 1 | AMX_INT8 = 1 | REPACK = 1 | "
+    assert uses_amx(sapphire)
+    assert not uses_amx("CPU : SSE3 = 1 | AVX2 = 1 | AVX512 = 1 | REPACK = 1 | ")
 
 
 @pytest.mark.slow
-def test_on_a_cpu_with_amx_the_model_answers_with_repacked_buffers_off(
+def test_where_llama_cpp_uses_amx_the_model_answers_with_repacked_buffers_off(
         gguf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With them on, llama-cpp-python 0.3.36 crashed the whole process in its first decode there."""
     import llama_cpp
 
-    monkeypatch.setattr(llamacpp, "cpu_has_amx", lambda: True)
+    monkeypatch.setattr(llamacpp, "uses_amx", lambda: True)
     model = LlamaCppChatModel(model_path=gguf, n_threads=2, n_ctx=512, max_tokens=8)
     assert invoke_text(model, [HumanMessage(content="Say hello in French, one word.")]).strip()
     assert model._load().model_params.use_extra_bufts is False

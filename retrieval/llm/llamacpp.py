@@ -30,21 +30,19 @@ _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 _PARAMS_LOCK = threading.Lock()
 
 
-def cpu_has_amx(cpuinfo: str | None = None) -> bool:
-    """Whether the CPU offers AMX, where llama.cpp's AMX weight layout crashes in decoding.
+def uses_amx(system_info: str | None = None) -> bool:
+    """Whether llama.cpp runs with AMX here (built with it, on a CPU that has it), where its AMX
+    weight layout crashes in decoding.
 
     Seen on a Sapphire Rapids VM with llama-cpp-python 0.3.36 built natively: a segmentation fault
-    in the first decode (llama.cpp issue 20824 reports the same in ggml_backend_amx_mul_mat).
+    in the first decode (llama.cpp issue 20824 reports the same in ggml_backend_amx_mul_mat). A
+    build without AMX keeps its repacked buffers, whatever the CPU.
     """
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-    for line in cpuinfo.splitlines():
-        if line.startswith("flags"):
-            return any(flag.startswith("amx") for flag in line.partition(":")[2].split())
-    return False
+    if system_info is None:
+        import llama_cpp
+
+        system_info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return "AMX_INT8 = 1" in system_info
 
 
 @contextmanager
@@ -100,9 +98,9 @@ class LlamaCppChatModel(BaseChatModel):
                 from llama_cpp import Llama, llama_chat_format
             except ImportError as exc:
                 raise LLMError("llama-cpp-python is not installed: pip install 'articlebot[llm]'") from exc
-            amx = cpu_has_amx()
+            amx = uses_amx()
             if amx:
-                log.info("this CPU has AMX: llama.cpp's repacked weight buffers are off (they crash there)")
+                log.info("llama.cpp uses AMX here: its repacked weight buffers are off (they crash there)")
             try:
                 with _without_extra_buffer_types() if amx else nullcontext():
                     self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
