@@ -105,6 +105,14 @@ class Engine:
             self._prompts = PromptLibrary(self.settings.user_prompts_dir)
         return self._prompts
 
+    def check_prompts(self) -> None:
+        """Raise for a template every question goes through (the default answer template and the
+        pipeline's own) that is missing or broken: a long-running bot says so when it starts, not to
+        each member who asks. A broken template that only some questions choose is left to them."""
+        self.prompts.get(self.settings.default_prompt, kind="answer")
+        for kind in ("condense", "judge", "verify", "translate", "polish"):
+            self.prompts.get(kind, kind=kind)
+
     @property
     def llm(self) -> BaseChatModel | None:
         if self._llm is _UNSET:

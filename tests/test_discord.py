@@ -575,6 +575,30 @@ def test_the_token_never_reaches_the_logs(cli_env: dict[str, str]) -> None:
     assert "SECRET-KEY-456" not in result.stdout + result.stderr
 
 
+def test_the_bot_does_not_start_with_a_template_every_question_needs_broken(cli_env: dict[str, str]) -> None:
+    """Else it would connect and tell each member who asks about a file only its operator can fix."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    prompts = Path(cli_env["ARTICLEBOT_HOME"]) / "prompts"
+    prompts.mkdir(parents=True)
+    (prompts / "verify.toml").write_text('name = "verify"\nkind = "verify"\ntemplate = "P: {passage}"\n')
+    (prompts / "mine.toml").write_text('name = "mine"\ntemplate = "{question}"\n')  # chosen by no one yet
+    env = {**cli_env, "ARTICLEBOT_DISCORD_TOKEN": "token", "ARTICLEBOT_DISCORD_API_URL": "http://127.0.0.1:9/api/v10"}
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "discord"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].endswith("verify.toml: the template lacks the variable {answer}")
+
+    (prompts / "verify.toml").unlink()  # now only a template no question uses is broken: the bot starts
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "discord"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and "cannot reach Discord" in result.stderr
+    assert "mine.toml: the template lacks the variable {context}" in result.stderr  # logged, not fatal
+
+
 async def test_admin_sources_and_forget(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild = world["peer"], world["a"]
     await peer.slash(guild, ALICE, "sources", [], manage_guild=True)

@@ -102,6 +102,7 @@ def run_bot(settings: Settings) -> None:
         raise BadInputError("ARTICLEBOT_DISCORD_TOKEN is not set: create a bot in Discord's developer portal "
                             "and put its token there (see README, 'Discord')")
     bot = build_bot(settings)
+    bot.engine.check_prompts()
     try:
         bot.run(settings.discord_token.get_secret_value(), log_handler=None)
     except discord.LoginFailure as exc:
