@@ -112,6 +112,8 @@ class Engine:
         self.prompts.get(self.settings.default_prompt, kind="answer")
         for kind in ("condense", "judge", "verify", "translate", "polish"):
             self.prompts.get(kind, kind=kind)
+        for problem in sorted(self.prompts.broken.values()):
+            log.warning("%s (questions that choose it are refused)", problem)
 
     @property
     def llm(self) -> BaseChatModel | None:

@@ -128,7 +128,7 @@ class PromptLibrary:
                 except BadInputError as exc:
                     found.pop(path.stem, None)
                     broken[path.stem] = str(exc)
-                    log.warning("%s", exc)
+                    log.info("%s", exc)  # told where it matters: when used, by :reload, at the bot's start
                     continue
                 broken.pop(template.name, None)
                 found[template.name] = template
