@@ -110,34 +110,41 @@ class VectorStore:
         self._users = 0  # threads in a session
         self._turns = threading.Condition()
         self._depth = threading.local()
+        self._opening = threading.Lock()
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._generation_seen = self._generation()  # read first: a write after it makes us stale
-            try:
-                import chromadb
-                from chromadb.config import Settings as ChromaSettings
-            except ImportError as exc:  # pragma: no cover - chromadb is a hard dependency
-                raise StoreError("chromadb is not installed") from exc
-            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-            try:
-                if self.settings.chroma_url:
-                    url = self._server_url()
-                    self._client = chromadb.HttpClient(host=url, ssl=url.startswith("https:"),
-                                                       headers=self._auth_headers(), settings=chroma_settings)
-                else:
-                    self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
-                    self._client = chromadb.PersistentClient(path=str(self.settings.chroma_path),
-                                                             settings=chroma_settings)
-            except BadInputError:
-                raise
-            except Exception as exc:
-                if self.settings.chroma_url and self._refuses_credentials():
-                    raise StoreError(UNAUTHORIZED) from exc
-                where = self.settings.chroma_url or str(self.settings.chroma_path)
-                raise _wrap(exc, f"opening the store at {where}") from exc
+            # One thread opens it: two threads of a bot opening an embedded client at once (after a
+            # reopen) shared Chroma's half-started system ("'RustBindingsAPI' object has no
+            # attribute 'bindings'").
+            with self._opening:
+                if self._client is None:
+                    self._client = self._open()
         return self._client
+
+    def _open(self) -> Any:
+        self._generation_seen = self._generation()  # read first: a write after it makes us stale
+        try:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+        except ImportError as exc:  # pragma: no cover - chromadb is a hard dependency
+            raise StoreError("chromadb is not installed") from exc
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if self.settings.chroma_url:
+                url = self._server_url()
+                return chromadb.HttpClient(host=url, ssl=url.startswith("https:"),
+                                           headers=self._auth_headers(), settings=chroma_settings)
+            self.settings.chroma_path.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self.settings.chroma_path), settings=chroma_settings)
+        except BadInputError:
+            raise
+        except Exception as exc:
+            if self.settings.chroma_url and self._refuses_credentials():
+                raise StoreError(UNAUTHORIZED) from exc
+            where = self.settings.chroma_url or str(self.settings.chroma_path)
+            raise _wrap(exc, f"opening the store at {where}") from exc
 
     # -- other processes' writes -------------------------------------------------------------
     def _generation(self) -> str:

@@ -164,3 +164,34 @@ def test_the_hybrid_search_is_a_langchain_retriever(make_engine) -> None:  # typ
     documents = retriever.invoke("Who is the UN special envoy to Libya?")
     assert len(documents) == 2 and "Martin Kobler" in " ".join(d.page_content for d in documents)
     assert documents[0].metadata["title"] == "libye 2016" and 0 < documents[0].metadata["score"] <= 1
+
+
+def test_threads_that_open_the_store_at_once_all_get_it(settings: Settings) -> None:
+    """A bot's workers after the store was reopened (another process wrote): two threads opening the
+    embedded client together shared Chroma's half-started system and one failed ('Could not connect
+    to tenant default_tenant', "'RustBindingsAPI' object has no attribute 'bindings'")."""
+    import threading
+
+    from retrieval.store import VectorStore
+
+    store = VectorStore(settings)
+    failures: list[str] = []
+
+    def work(barrier: threading.Barrier) -> None:
+        barrier.wait()
+        try:
+            with store.session():
+                store.collection_names()
+        except Exception as exc:  # noqa: BLE001 - every failure is what the test counts
+            failures.append(f"{type(exc).__name__}: {exc}")
+
+    for _ in range(10):
+        store.close()
+        barrier = threading.Barrier(6)
+        threads = [threading.Thread(target=work, args=(barrier,)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    store.close()
+    assert not failures, failures[:2]
