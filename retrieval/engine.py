@@ -24,7 +24,7 @@ from retrieval.errors import ArticlebotError, BadInputError, EmptyCollectionErro
 from retrieval.feeds import FeedItems
 from retrieval.loading import expand_paths, load_file, read_articles
 from retrieval.locking import exclusive
-from retrieval.prompt_templates import PromptLibrary
+from retrieval.prompt_templates import REQUIRED, PromptLibrary
 from retrieval.query_enhancement import LLMTranslator
 from retrieval.retriever import HybridSearch, KeywordIndexes
 from retrieval.settings import Settings
@@ -110,7 +110,7 @@ class Engine:
         pipeline's own) that is missing or broken: a long-running bot says so when it starts, not to
         each member who asks. A broken template that only some questions choose is left to them."""
         self.prompts.get(self.settings.default_prompt, kind="answer")
-        for kind in ("condense", "judge", "verify", "translate", "polish"):
+        for kind in REQUIRED.keys() - {"answer"}:  # the pipeline's own: each named as its kind
             self.prompts.get(kind, kind=kind)
         for problem in sorted(self.prompts.broken.values()):
             log.warning("%s (questions that choose it are refused)", problem)

@@ -88,8 +88,8 @@ def decode_bytes(data: bytes, source: str, declared: str = "") -> str:
     Turkish one must all read right."""
     if not data.strip():
         raise BadInputError(f"{source}: the file is empty")
-    utf16 = _utf16_without_bom(data)
-    if b"\x00" in data[:8192] and not utf16 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    utf16 = _utf16(data)
+    if b"\x00" in data[:8192] and not utf16:
         raise BadInputError(f"{source}: binary content, not text")
     if not utf16:
         try:
@@ -111,14 +111,17 @@ def decode_bytes(data: bytes, source: str, declared: str = "") -> str:
     return text
 
 
-def _utf16_without_bom(data: bytes) -> str:
-    """'utf_16_le' or 'utf_16_be' for UTF-16 saved without a byte-order mark (Excel's and some
-    Windows tools' "Unicode text"), else ''. Text in Latin, Greek or Cyrillic script then has a NUL
-    as every other byte and almost none between; what it decodes to still faces the check for
-    control characters, so binary data with such a pattern is refused there."""
+def _utf16(data: bytes) -> str:
+    """The codec of UTF-16 text, else '': 'utf_16' with a byte-order mark; without one (Excel's and
+    some Windows tools' "Unicode text"), 'utf_16_le' or 'utf_16_be' by where its NULs are. Text in
+    Latin, Greek or Cyrillic script has a NUL as every other byte and almost none between; what it
+    decodes to still faces the check for control characters, so binary data with such a pattern is
+    refused there."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf_16"
     sample = data[:8192]
     sample = sample[: len(sample) // 2 * 2]
-    if len(sample) < 8 or data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if len(sample) < 8:
         return ""
     low, high = sample[0::2], sample[1::2]
     for codec, zeros, others in (("utf_16_le", high, low), ("utf_16_be", low, high)):
