@@ -200,12 +200,12 @@ class Repl:
         self.console.print(f"k: {self.k}")
 
     def cmd_since(self, args: list[str]) -> None:
-        self.engine.period_filter(args[0] if args else "", "")  # refuses an unreadable date
+        self.engine.period_filter(args[0] if args else "", self.until)  # refuses an unreadable date, an empty period
         self.since = args[0] if args else ""
         self.console.print(f"since: {self.since or 'no limit'}")
 
     def cmd_until(self, args: list[str]) -> None:
-        self.engine.period_filter("", args[0] if args else "")
+        self.engine.period_filter(self.since, args[0] if args else "")
         self.until = args[0] if args else ""
         self.console.print(f"until: {self.until or 'no limit'}")
 

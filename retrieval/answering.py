@@ -265,7 +265,9 @@ class AnswerPipeline:
         above = self.above_floor(state["hits"])
         state["checks"]["similarity"] = [round(h.score, 3) for h in state["hits"]]
         state["relevant"] = []
-        if not above:
+        if not state["hits"] and state.get("where") is not None and not state.get("where_is_a_hint"):
+            state["reason"] = "no article was published in that period (undated articles are left out of it)"
+        elif not above:
             state["reason"] = "no retrieved passage is similar enough to the question"
         elif self.llm is None:
             state["relevant"] = newest_first(above)

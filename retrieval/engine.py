@@ -461,7 +461,12 @@ class Engine:
                 bounds.append({"date_day": {op: day_number(iso)}})
         if not bounds:
             return None
-        return bounds[0] if len(bounds) == 1 else {"$and": bounds}
+        if len(bounds) == 1:
+            return bounds[0]
+        if bounds[0]["date_day"]["$gte"] > bounds[1]["date_day"]["$lte"]:
+            # An empty period would answer "the articles do not say" with no hint that the dates were swapped
+            raise BadInputError(f"--since {since} is after --until {until}: no day is in that period")
+        return {"$and": bounds}
 
 
 __all__ = ["Engine", "IngestReport", "Answer", "ArticlebotError"]
