@@ -157,7 +157,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
         if not args.ids:
             raise UsageError("sources remove needs an ID (see: articlebot sources list)")
         for source_id, removed in zip(args.ids, engine.remove_sources(args.ids, args.collection), strict=True):
-            print(f"removed '{source_id}' ({removed} chunks) from collection '{args.collection}'")
+            print(f"removed '{source_id}' ({_count(removed, 'chunk')}) from collection '{args.collection}'")
         return 0
     if args.ids:
         raise UsageError("sources list takes no ID")
@@ -167,8 +167,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
         return 0
     for s in sources:
         flag = "" if s.complete else "  [incomplete: ingest again]"
-        print(f"{s.id}\t{s.title}\t{s.lang}\t{s.date or 'undated'}\t{s.chunks} chunks{flag}")
-    print(f"{len(sources)} articles in collection '{args.collection}'", file=sys.stderr)
+        print(f"{s.id}\t{s.title}\t{s.lang}\t{s.date or 'undated'}\t{_count(s.chunks, 'chunk')}{flag}")
+    print(f"{_count(len(sources), 'article')} in collection '{args.collection}'", file=sys.stderr)
     return 0
 
 
@@ -178,9 +178,9 @@ def cmd_collections(args: argparse.Namespace) -> int:
         print(json.dumps([info.__dict__ for info in infos], ensure_ascii=False))
         return 0
     for info in infos:
-        articles = f"{info.articles} article{'' if info.articles == 1 else 's'}"
-        print(f"{info.name}\t{articles}\t{info.chunks} chunks\t{info.embedding_model}")
-    print(f"{len(infos)} collections", file=sys.stderr)
+        counts = f"{_count(info.articles, 'article')}\t{_count(info.chunks, 'chunk')}"
+        print(f"{info.name}\t{counts}\t{info.embedding_model}")
+    print(_count(len(infos), "collection"), file=sys.stderr)
     return 0
 
 
@@ -268,9 +268,13 @@ def parse_interval(text: str) -> float:
     return float(match.group(1)) * {"": 60, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _print_report(report: Any, collection: str) -> None:
     print(f"{len(report.ingested)} ingested, {len(report.unchanged)} unchanged, {len(report.failed)} failed "
-          f"({report.chunks_added} chunks added) into collection '{collection}'", flush=True)
+          f"({_count(report.chunks_added, 'chunk')} added) into collection '{collection}'", flush=True)
     for source, reason in report.failed:
         print(f"failed: {reason}" if source in reason else f"failed: {source}: {reason}", file=sys.stderr)
 
