@@ -231,14 +231,23 @@ class Repl:
         if not 1 <= len(args) <= 2 or (len(args) == 2 and not (args[1].isdigit() and int(args[1]) >= 1)):
             raise BadInputError("usage: :eval FILE [N] (N: the first N questions, at least 1)")
         questions = read_questions(Path(args[0]))[: int(args[1]) if len(args) > 1 else None]
-        right = abstained = 0
+        right = abstained = refused = 0
         started = time.perf_counter()
         for q in questions:
             answer = self.ask(q.question, record=False)
-            abstained += answer.abstained
-            right += (not answer.abstained) and contains_answer(answer.answer, q.answers)
+            if q.answerable:
+                abstained += answer.abstained
+                right += (not answer.abstained) and contains_answer(answer.answer, q.answers)
+            else:  # a refusal saved with :save: refusing again is right, answering is the regression
+                refused += answer.abstained
         n = len(questions)
-        self.console.print(f"{self.prompt}: {right}/{n} answers contain a gold answer, {abstained}/{n} abstained, "
+        answerable = sum(q.answerable for q in questions)
+        parts = []
+        if answerable:
+            parts.append(f"{right}/{answerable} answers contain a gold answer, {abstained}/{answerable} abstained")
+        if n - answerable:
+            parts.append(f"{refused}/{n - answerable} unanswerable refused")
+        self.console.print(f"{self.prompt}: {', '.join(parts)}, "
                            f"{(time.perf_counter() - started) / max(n, 1):.1f} s a question")
 
     def cmd_save(self, args: list[str]) -> None:

@@ -107,6 +107,12 @@ def test_fake_llm_save_then_eval_the_saved_set(fake_repl: pexpect.spawn, ingeste
     assert "Fayez al-Serraj" in record["answers"][0] and record["sources"]
     out = say(fake_repl, f":eval {saved} 1")
     assert "1/1 answers contain a gold answer" in out
+    say(fake_repl, ":since 2030-01-01")  # the sample is undated: refused, and saved as a question to refuse
+    assert "do not say" in say(fake_repl, "who leads the unity government?")
+    say(fake_repl, f":save {saved}")
+    say(fake_repl, ":since")  # now answered: the saved refusal is the regression the line reports
+    out = say(fake_repl, f":eval {saved}")
+    assert "1/1 answers contain a gold answer, 0/1 abstained, 0/1 unanswerable refused" in out
     for count in ("abc", "0"):  # a usage line, never a Python message or a run over no questions
         assert "usage: :eval FILE [N]" in say(fake_repl, f":eval {saved} {count}")
 
