@@ -457,15 +457,16 @@ class Engine:
             if value:
                 iso = normalize_date(value)
                 if not iso:
-                    raise BadInputError(f"--{name}: cannot read the date {value!r} (use YYYY-MM-DD)")
+                    raise BadInputError(f"{name}: cannot read the date {value!r} (use YYYY-MM-DD)")
                 bounds.append({"date_day": {op: day_number(iso)}})
         if not bounds:
             return None
         if len(bounds) == 1:
             return bounds[0]
         if bounds[0]["date_day"]["$gte"] > bounds[1]["date_day"]["$lte"]:
-            # An empty period would answer "the articles do not say" with no hint that the dates were swapped
-            raise BadInputError(f"--since {since} is after --until {until}: no day is in that period")
+            # An empty period would answer "the articles do not say" with no hint that the dates were swapped.
+            # Named without dashes: the CLI's --since, the REPL's :since and Discord's since: all read it.
+            raise BadInputError(f"since {since} is after until {until}: no day is in that period")
         return {"$and": bounds}
 
 

@@ -132,7 +132,7 @@ def test_a_date_given_at_ingest_is_used(make_engine, tmp_path: Path) -> None:  #
 
 def test_fake_llm_a_swapped_or_empty_period_is_told_as_such(engine) -> None:  # type: ignore[no-untyped-def]
     """Swapped dates answered "the articles do not say", as if the articles had been searched."""
-    with pytest.raises(BadInputError, match="--since 2021-01-01 is after --until 2016-12-31"):
+    with pytest.raises(BadInputError, match="since 2021-01-01 is after until 2016-12-31"):
         engine.ask(QUESTION, since="2021-01-01", until="2016-12-31")
     empty = engine.ask(QUESTION, since="2030-01-01")  # nothing dated then: the reason says so, not "not similar"
     assert empty.abstained and empty.reason.startswith("no article was published in that period")

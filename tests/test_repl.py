@@ -91,7 +91,7 @@ def test_fake_llm_since_and_until(fake_repl: pexpect.spawn) -> None:
     assert "until: no limit" in say(fake_repl, ":until")
     assert "cannot read the date" in say(fake_repl, ":since someday")
     say(fake_repl, ":until 2015-12-31")
-    assert "is after --until 2015-12-31" in say(fake_repl, ":since 2016-01-01")  # an empty period is refused
+    assert "is after until 2015-12-31" in say(fake_repl, ":since 2016-01-01")  # an empty period is refused
     say(fake_repl, ":until")
     say(fake_repl, ":new")
     assert "Fayez al-Serraj" in say(fake_repl, "who leads the unity government?")
