@@ -122,6 +122,20 @@ def without_excerpt_talk(text: str) -> str:
     return rest[0].upper() + rest[1:]
 
 
+def without_question_echo(text: str, question: str) -> str:
+    """The answer without the question copied in front of it ("By what attribute …? The main attribute
+    is …"): the small model does so now and then; the reader has just asked it."""
+    words = question.rstrip("?？!.;: ").split()
+    if not words:
+        return text
+    # Only a whole sentence of its own: "Fayez al-Serraj leads it" to the query "Fayez al-Serraj" stays.
+    echo = re.match(r"\s*" + r"\s+".join(map(re.escape, words)) + r"\s*[?？;:.]\s+", text, re.IGNORECASE)
+    rest = text[echo.end():] if echo else ""
+    if not rest.strip():
+        return text
+    return rest[0].upper() + rest[1:]
+
+
 # Words for the passages themselves: "… expanded in the fourth scale in excerpt [2]" says where, not what.
 _SOURCE_TALK = frozenset({"excerpt", "excerpts", "extract", "extracts", "extrait", "extraits", "extracto",
                           "extractos", "fragmento", "fragmentos", "passage", "passages", "article", "articles",
@@ -397,7 +411,8 @@ class AnswerPipeline:
     def _draft(self, state: dict[str, Any], passages: list[Hit]) -> str:
         """The model's answer over ``passages`` as the checks read it: rewritten wholly in the
         question's language if it kept the article's words, without talk of excerpts."""
-        return without_excerpt_talk(self._polish(state, self._write(state, passages), passages))
+        written = without_question_echo(self._write(state, passages), state["standalone"])
+        return without_excerpt_talk(self._polish(state, written, passages))
 
     def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
         """The number of an uncited passage from an older article that also answers the question

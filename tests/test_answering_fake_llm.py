@@ -37,6 +37,13 @@ def test_fake_llm_answer_does_not_talk_of_excerpts_the_reader_never_saw(engine_w
     assert answer.answer == "Fayez al-Serraj leads it [1]." and answer.sources[0].title == "libye 2016"
 
 
+@pytest.mark.parametrize("question", ["Who leads the unity government?", "who leads the unity government"])
+def test_fake_llm_question_copied_before_the_answer_is_left_out(engine_with, question: str) -> None:  # type: ignore[no-untyped-def]
+    """Seen in an evaluation: "By what main attribute are …? The main attribute is their difficulty"."""
+    answer = engine_with(reply="Who leads the unity government? Fayez al-Serraj leads it [1].").ask(question)
+    assert answer.answer == "Fayez al-Serraj leads it [1]."
+
+
 @pytest.mark.parametrize(("reply", "question"), [
     ("Luther called the mass instead of sacrifice [1].", "What did Luther call the mass instead of sacrifice?"),
     # where the words are is not what they say
