@@ -156,7 +156,8 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if args.action == "remove":
         if not args.ids:
             raise UsageError("sources remove needs an ID (see: articlebot sources list)")
-        for source_id, removed in zip(args.ids, engine.remove_sources(args.ids, args.collection), strict=True):
+        ids = _as_stored_ids(args.ids, engine.sources(args.collection))
+        for source_id, removed in zip(args.ids, engine.remove_sources(ids, args.collection), strict=True):
             print(f"removed '{source_id}' ({_count(removed, 'chunk')}) from collection '{args.collection}'")
         return 0
     if args.ids:
@@ -170,6 +171,16 @@ def cmd_sources(args: argparse.Namespace) -> int:
         print(f"{s.id}\t{s.title}\t{s.lang}\t{s.date or 'undated'}\t{_count(s.chunks, 'chunk')}{flag}")
     print(f"{_count(len(sources), 'article')} in collection '{args.collection}'", file=sys.stderr)
     return 0
+
+
+def _as_stored_ids(typed: list[str], sources: list[Any]) -> list[str]:
+    """Files are stored under their absolute path: "samples/x.txt", typed where it was ingested, means it."""
+    known = {name for s in sources for name in (s.id, s.source, s.url)}
+    out = []
+    for name in typed:
+        resolved = str(Path(name).expanduser().resolve())
+        out.append(resolved if name not in known and "://" not in name and resolved in known else name)
+    return out
 
 
 def cmd_collections(args: argparse.Namespace) -> int:

@@ -84,7 +84,9 @@ def test_sources_list_and_remove(cli_env: dict[str, str]) -> None:
     partly = run(cli_env, "sources", "remove", "ntrex-nytimes.184860", "no-such-id", "--collection", "news")
     assert partly.returncode == 2 and "no-such-id" in partly.stderr
     assert run(cli_env, "sources", "list", "--collection", "news", "--json").stdout == before
-    both = run(cli_env, "sources", "remove", "ntrex-nytimes.184860", str(SAMPLE.resolve()), "--collection", "news")
+    # the file as typed where it was ingested (its id is the absolute path)
+    relative = str(SAMPLE.resolve().relative_to(REPO.resolve()))
+    both = run(cli_env, "sources", "remove", "ntrex-nytimes.184860", relative, "--collection", "news")
     assert both.returncode == 0 and both.stdout.count("removed '") == 2
     left = run(cli_env, "sources", "list", "--collection", "news").stdout
     assert "ntrex-nytimes.184860" not in left and "libye 2016" not in left and "ntrex-reuters.218932" in left
