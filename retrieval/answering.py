@@ -45,6 +45,8 @@ _EXCERPT_TALK = re.compile(
     r"^\s*(?:according to|based on|as stated in|in|from|selon|d'après|dans|según|en)\s+"
     r"(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?(?:excerpts?|extraits?|extractos?|fragmentos?)"
     r"(?:\s+" + _ORDINAL + r")?(?:\s*\[\d+\])*\s*,\s*", re.IGNORECASE)
+# A title of fewer words is a label or a file's name ("libye 2016"), not a headline that states a fact.
+HEADLINE_WORDS = 4
 # Why a check withdrew an answer: the two that a misreading among several excerpts can trip.
 _ECHO = "the answer only repeats the question"
 _INVENTED = "the answer states numbers the articles do not give"
@@ -294,6 +296,8 @@ class AnswerPipeline:
                     chosen = hit
                     break
             if chosen is None:
+                chosen = self._answering_headline(state)
+            if chosen is None:
                 state["reason"] = "no retrieved passage answers the question (relevance check)"
             else:
                 state["chosen"] = chosen
@@ -401,6 +405,27 @@ class AnswerPipeline:
         """The judge's P("Yes") that ``hit`` answers the question (``bench/judge_sweep.py`` reads it too)."""
         template = self.prompts.get("judge", kind="judge")
         return yes_probability(self.llm, template.messages(passage=hit.text, question=question))
+
+    def _answering_headline(self, state: dict[str, Any]) -> Hit | None:
+        """The best passage of an article whose headline alone answers the question, when no passage
+        did: news puts its key fact there ("… on compte plus de 800 morts" over paragraphs about the
+        rescue), and the passages reach the model under their headline. The headline is judged alone
+        and must pass a higher bar than a passage: under it, every paragraph of its article looked
+        relevant to the others' questions (README, Quality). A title that is a label, not a sentence
+        ("Super_Bowl_50", a file's name), is not read."""
+        template = self.prompts.get("judge", kind="judge")
+        seen: set[str] = set()
+        for hit in self.judged(state["hits"]):
+            title = str(hit.metadata.get("title", ""))
+            article = str(hit.metadata.get("article_id", hit.id))
+            if article in seen or len(title.split()) < HEADLINE_WORDS:
+                continue
+            seen.add(article)
+            p = yes_probability(self.llm, template.messages(passage=title, question=state["standalone"]))
+            state["checks"].setdefault("headline", []).append(round(p, 3))
+            if p >= self.settings.headline_threshold:
+                return hit
+        return None
 
     def _write(self, state: dict[str, Any], passages: list[Hit]) -> str:
         template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")

@@ -444,7 +444,8 @@ class Engine:
         answer = self.pipeline().run(question, existing, k, prompt, history=history, where=where,
                                      where_is_a_hint=named)
         # Why an answer was refused is what its asker (or the bot's operator) wants to know next: -v says.
-        scores = {name: value for name, value in answer.checks.items() if name in ("similarity", "judge", "verify")}
+        scores = {name: value for name, value in answer.checks.items()
+                  if name in ("similarity", "judge", "headline", "verify")}
         log.info("%s in %.0f ms%s; scores %s", "refused" if answer.abstained else "answered",
                  sum(answer.timings_ms.values()), f" ({answer.reason})" if answer.reason else "", scores)
         return answer

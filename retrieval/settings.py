@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # paragraphs' best passages scored at most 0.69, present ones 0.87 at the median; 0.65 kept 91%
     # of the present and stopped 82% of the absent before generation (bench/make_splits.py).
     relevance_threshold: float = 0.65
+    # P("Yes") the judge must give an article's headline read alone, when no passage passed: the bar
+    # of the issue's probe (P >= 0.9 right on 23 of 24), above the passages' own.
+    headline_threshold: float = 0.9
     # P("Yes") the verifier must give an answer: a lower bar, as the judge already vouched for the passage.
     support_threshold: float = 0.5
     judge_passages: int = 3

@@ -305,3 +305,34 @@ def test_fake_llm_refusal_on_the_judged_passage_alone_is_final(engine_with) -> N
     engine = engine_with(reply="NOT_IN_ARTICLES")
     answer = engine.ask("who leads the unity government?")
     assert answer.abstained and sum(call.startswith("Excerpts:") for call in engine.llm.calls) <= 2
+
+
+TSUNAMI = {"doc_id": "tsunami", "lang": "fr",
+           "title": "Indonésie : le bilan des victimes du tsunami s'alourdit, on compte plus de 800 morts",
+           "text": "Les secouristes fouillent les décombres à Palu. Un petit garçon a été retrouvé dans les égouts, "
+                   "et une femme a été libérée après deux jours sous les ruines, près du corps de sa mère."}
+
+
+def judge_reads_only_headlines(prompt: str) -> str:
+    """The judge passes a passage that is a headline alone, the support check passes every answer."""
+    if prompt.startswith("Passage:"):
+        passage = prompt.split("\n", 1)[1].split("\n\nQuestion:")[0]
+        return "Yes" if passage.startswith("Indonésie") and "\n" not in passage else "No"
+    return "Yes"
+
+
+def test_fake_llm_headline_that_alone_answers_lets_its_article_answer(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """"How many people died in the Indonesian tsunami?" was refused over the samples: the number is
+    only in the headline, and the judge had read only the paragraphs."""
+    engine = engine_over(make_engine, TSUNAMI, "More than 800 people died [1].", verdict=judge_reads_only_headlines)
+    answer = engine.ask("How many people died in the Indonesian tsunami?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "More than 800 people died [1]." and answer.sources[0].id == "tsunami"
+    assert answer.checks["judge"] == [0.0] and answer.checks["headline"] == [1.0]
+
+
+def test_fake_llm_a_title_that_is_a_label_is_not_judged_alone(make_engine) -> None:  # type: ignore[no-untyped-def]
+    label = {**TSUNAMI, "title": "Indonésie_séisme_et_tsunami_de_Palu"}  # a label, as xquad's titles: no fact
+    engine = engine_over(make_engine, label, "More than 800 people died [1].", verdict=judge_reads_only_headlines)
+    answer = engine.ask("How many people died in the Indonesian tsunami?")
+    assert answer.abstained and "relevance check" in answer.reason and "headline" not in answer.checks
