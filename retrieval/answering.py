@@ -44,7 +44,12 @@ _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premie
 _EXCERPT_TALK = re.compile(
     r"^\s*(?:according to|based on|as stated in|in|from|selon|d'après|dans|según|en)\s+"
     r"(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?(?:excerpts?|extraits?|extractos?|fragmentos?)"
-    r"(?:\s+" + _ORDINAL + r")?(?:\s*\[\d+\])*\s*,\s*", re.IGNORECASE)
+    r"(?:\s+" + _ORDINAL + r")?(?:\s*\[\d+\])*\s*,\s*"
+    # "According to the latest news article [1], …": the reader sees dated sources, not "the latest";
+    # no number after the word, as "According to article 9, …" of a treaty says something
+    r"|^\s*(?:according to|based on|selon|d'après|según)\s+(?:the\s+|l'|les\s+|el\s+|los\s+)?"
+    r"(?:(?:latest|news|provided|given|recent|most recent)\s+)*(?:articles?|artículos?)(?:\s*\[\d+\])*\s*,\s*",
+    re.IGNORECASE)
 # A title of fewer words is a label or a file's name ("libye 2016"), not a headline that states a fact.
 HEADLINE_WORDS = 4
 # Why a check withdrew an answer: the two that a misreading among several excerpts can trip.

@@ -31,7 +31,8 @@ def test_fake_llm_answer_is_cited_with_numbered_sources(engine_with) -> None:  #
     assert set(answer.timings_ms) >= {"retrieve", "generate"}
 
 
-@pytest.mark.parametrize("opening", ["According to the first excerpt, ", "In excerpt [1], ", "Selon l'extrait 1, "])
+@pytest.mark.parametrize("opening", ["According to the first excerpt, ", "In excerpt [1], ", "Selon l'extrait 1, ",
+                                     "According to the latest news article [1], ", "Según los artículos, "])
 def test_fake_llm_answer_does_not_talk_of_excerpts_the_reader_never_saw(engine_with, opening: str) -> None:  # type: ignore[no-untyped-def]
     answer = engine_with(reply=opening + "Fayez al-Serraj leads it [1].").ask("who leads the unity government?")
     assert answer.answer == "Fayez al-Serraj leads it [1]." and answer.sources[0].title == "libye 2016"
