@@ -23,7 +23,7 @@ from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold, tokenize
 from retrieval.language import detect_language, language_name, untranslated_words
 from retrieval.llm.backends import invoke_text, yes_probability
-from retrieval.numbers import numbers_in, rejoin_split_groups, spelled_as_in, written_for
+from retrieval.numbers import hedged_as_in, numbers_in, rejoin_split_groups, spelled_as_in, written_for
 from retrieval.prompt_templates import PromptLibrary, PromptTemplate
 from retrieval.retriever import HybridSearch
 from retrieval.settings import Settings
@@ -394,7 +394,8 @@ class AnswerPipeline:
             else:
                 if any(h.metadata.get("lang") not in ("", state["lang"]) for h in cited_hits):
                     text = written_for(text, state["lang"])  # numbers copied across languages, localised
-                text = spelled_as_in(text, cited_text(cited_hits), state["lang"])
+                passages = cited_text(cited_hits)
+                text = hedged_as_in(spelled_as_in(text, passages, state["lang"]), passages, state["lang"])
         elif relevant:
             reason = reason or "the model found no answer in the passages"
         return text, cited, reason

@@ -156,3 +156,85 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
         return word.capitalize() if _opens_sentence(text[: match.start()]) else word
 
     return _SMALL_DIGIT.sub(word_for, text)
+
+
+
+# Words that make a number a bound or an estimate, by what they say of it, in the passages' languages
+# (accents folded); the -aine words ("une vingtaine") are estimates by themselves. English "over",
+# "some" and "under" are left out: "over 3 days" and "under 5 rules" say when and where, not how many.
+_QUALIFIERS = {
+    "more": ("plus de", "mas de", "mehr als", "uber", "more than"),
+    "least": ("au moins", "al menos", "mindestens", "at least"),
+    "about": ("environ", "quelque", "unos", "unas", "alrededor de", "aproximadamente", "etwa", "rund",
+              "ungefahr", "circa", "about", "around", "roughly", "approximately"),
+    "nearly": ("pres de", "presque", "cerca de", "casi", "fast", "knapp", "nearly", "almost", "close to"),
+    "less": ("moins de", "menos de", "weniger als", "less than", "fewer than"),
+}
+# The same, as an answer in that language writes it.
+QUALIFIER_WORDS = {
+    "en": {"more": "more than", "least": "at least", "about": "about", "nearly": "nearly", "less": "less than"},
+    "fr": {"more": "plus de", "least": "au moins", "about": "environ", "nearly": "près de", "less": "moins de"},
+    "es": {"more": "más de", "least": "al menos", "about": "unos", "nearly": "casi", "less": "menos de"},
+    "de": {"more": "mehr als", "least": "mindestens", "about": "etwa", "nearly": "fast", "less": "weniger als"},
+}
+_QUALIFIED = {kind: re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\s+(?:d')?$")
+              for kind, words in _QUALIFIERS.items()}
+# An answer that hedges its number in any words is left as it is ("Over 800 people died").
+_HEDGED = re.compile(r"\b(?:" + "|".join(map(re.escape, [w for ws in _QUALIFIERS.values() for w in ws] +
+                                            ["over", "some", "under", "up to", "jusqu'a", "hasta", "bis zu"]))
+                     + r")\s+(?:d')?$")
+_NUMBER_TOKEN = re.compile(_DIGITS.pattern + r"|[^\W\d_]+(?:-[^\W\d_]+)*")
+
+
+def _stated_numbers(text: str) -> list[tuple[float, re.Match[str]]]:
+    """Each number of ``text`` where it stands: digits, or a number word ("vingtaine", "eight")."""
+    found = []
+    for match in _NUMBER_TOKEN.finditer(text):
+        token = match.group(0)
+        if token[0].isdigit():
+            try:
+                found.append((_parse_digits(token), match))
+            except ValueError:
+                continue
+        elif (word := fold(token)) in _UNITS:
+            found.append((float(_UNITS[word]), match))
+    return found
+
+
+def _words_before(text: str, match: re.Match[str]) -> str:
+    return fold(text[max(0, match.start() - 40):match.start()])
+
+
+def _qualifier(text: str, match: re.Match[str]) -> str:
+    """What the passage's words say of a number it states ("more", "about", …), or ''."""
+    if fold(match.group(0)).endswith("aine"):
+        return "about"
+    before = _words_before(text, match)
+    return next((kind for kind, pattern in _QUALIFIED.items() if pattern.search(before)), "")
+
+
+def hedged_as_in(text: str, passages: str, lang: str) -> str:
+    """A number the passages give only as a bound or an estimate keeps it in the answer: "plus de 800
+    morts" answers "More than 800 people died", not "800 people died"; "une vingtaine de soldats"
+    answers "about 20 soldiers". A small model drops such words as it translates; the numbers check
+    cannot see it, since the number itself is right. Left alone: a number the passages also state
+    plainly, or with words of different kinds, and one the answer already hedges."""
+    words = QUALIFIER_WORDS.get(lang)
+    if not words:
+        return text
+    kinds: dict[float, set[str]] = {}
+    for value, match in _stated_numbers(passages):
+        kinds.setdefault(value, set()).add(_qualifier(passages, match))
+    out, last = [], 0
+    for value, match in _stated_numbers(text):
+        said = kinds.get(value, {""})
+        if len(said) != 1 or "" in said or _HEDGED.search(_words_before(text, match)) or \
+                fold(match.group(0)).endswith("aine"):
+            continue
+        phrase, token = words[next(iter(said))], match.group(0)
+        if _opens_sentence(text[:match.start()]):
+            phrase, token = phrase[0].upper() + phrase[1:], token[0].lower() + token[1:]
+        out.append(f"{text[last:match.start()]}{phrase} {token}")
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)

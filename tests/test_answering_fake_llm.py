@@ -337,3 +337,10 @@ def test_fake_llm_a_title_that_is_a_label_is_not_judged_alone(make_engine) -> No
     engine = engine_over(make_engine, label, "More than 800 people died [1].", verdict=judge_reads_only_headlines)
     answer = engine.ask("How many people died in the Indonesian tsunami?")
     assert answer.abstained and "relevance check" in answer.reason and "headline" not in answer.checks
+
+
+def test_fake_llm_number_the_headline_gives_as_a_bound_keeps_its_bound(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """"800 people died in the Indonesian tsunami. [1]", over "on compte plus de 800 morts"."""
+    engine = engine_over(make_engine, TSUNAMI, "800 people died in the Indonesian tsunami [1].")
+    answer = engine.ask("How many people died in the Indonesian tsunami?")
+    assert answer.answer == "More than 800 people died in the Indonesian tsunami [1]."

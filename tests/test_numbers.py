@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.numbers import numbers_in, spelled_as_in
+from retrieval.numbers import hedged_as_in, numbers_in, spelled_as_in
 
 PASSAGE = "Los Panthers, con cuatro jugadores en la Pro Bowl, cedieron solo 308 puntos y forzaron 3 balones sueltos."
 
@@ -46,3 +46,29 @@ def test_figures_english_writes_as_figures_stay_figures(answer: str) -> None:
 
 def test_number_words_of_each_language_are_read_as_numbers() -> None:
     assert numbers_in("cuatro, vier, quatre, four, fünf, dix-sept, twenty-two") == {4, 5, 17, 22}
+
+
+NEWS = ("Indonésie : le bilan des victimes du tsunami s'alourdit, on compte plus de 800 morts.\n"
+        "Les Etats-Unis ont l'intention d'envoyer une vingtaine de soldats en Libye, pour au moins 3 mois.")
+
+
+@pytest.mark.parametrize(("answer", "lang", "expected"), [
+    # seen over the samples: "800 people died in the Indonesian tsunami. [1]"
+    ("800 people died in the tsunami [1].", "en", "More than 800 people died in the tsunami [1]."),
+    ("The United States will send 20 soldiers [1].", "en", "The United States will send about 20 soldiers [1]."),
+    ("They stay for three months [1].", "en", "They stay for at least three months [1]."),
+    ("Se cuentan 800 muertos [1].", "es", "Se cuentan más de 800 muertos [1]."),
+    # left alone: hedged already, in any words; a number the passages do not hedge; a language without words
+    ("Over 800 people died [1].", "en", "Over 800 people died [1]."),
+    ("Nearly 800 people died [1].", "en", "Nearly 800 people died [1]."),
+    ("It was in 2016 [1].", "en", "It was in 2016 [1]."),
+    ("800 people died [1].", "ja", "800 people died [1]."),
+])
+def test_a_number_the_article_hedges_stays_hedged(answer: str, lang: str, expected: str) -> None:
+    assert hedged_as_in(answer, NEWS, lang) == expected
+
+
+def test_a_number_also_stated_plainly_or_over_a_time_is_not_hedged() -> None:
+    assert hedged_as_in("800 people died [1].", NEWS + " Les 800 victimes ont été enterrées.", "en") == \
+        "800 people died [1]."
+    assert hedged_as_in("It took 3 days [1].", "The talks went on over 3 days.", "en") == "It took 3 days [1]."
