@@ -408,7 +408,8 @@ def load_file(path: Path, max_bytes: int) -> list[Article]:
     """Load one file; raises :class:`BadInputError` for anything unusable."""
     source = str(path.resolve())
     if not path.is_file():
-        raise BadInputError(f"{path}: no such file")
+        # /dev/null, a pipe, a socket: there, but no article; "no such file" would send the user looking
+        raise BadInputError(f"{path}: not a regular file" if path.exists() else f"{path}: no such file")
     size = path.stat().st_size
     if size > max_bytes:
         raise BadInputError(f"{path}: too large ({size} bytes; the limit is {max_bytes})")

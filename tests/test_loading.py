@@ -148,6 +148,8 @@ def test_oversized_file_is_refused(tmp_path: Path) -> None:
 def test_missing_path_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="no such file"):
         expand_paths([tmp_path / "nope.txt"])
+    with pytest.raises(BadInputError, match="/dev/null: not a regular file"):  # it exists: not "no such file"
+        load_file(Path("/dev/null"), max_bytes=1000)
 
 
 def _pdf(text: str, user_password: str | None = None) -> bytes:
