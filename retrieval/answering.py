@@ -407,10 +407,11 @@ class AnswerPipeline:
         """The passages the judge reads, in turn, until one passes (``bench/judge_sweep.py`` reads all)."""
         return self.above_floor(hits)[: self.settings.judge_passages]
 
-    def relevance(self, question: str, hit: Hit) -> float:
-        """The judge's P("Yes") that ``hit`` answers the question (``bench/judge_sweep.py`` reads it too)."""
+    def relevance(self, question: str, hit: Hit, passage: str = "") -> float:
+        """The judge's P("Yes") that ``hit`` (or ``passage``, read in its place) answers the question
+        (``bench/judge_sweep.py`` reads it too)."""
         template = self.prompts.get("judge", kind="judge")
-        return yes_probability(self.llm, template.messages(passage=hit.text, question=question))
+        return yes_probability(self.llm, template.messages(passage=passage or hit.text, question=question))
 
     def _answering_headline(self, state: dict[str, Any]) -> Hit | None:
         """The best passage of an article whose headline alone answers the question, when no passage
@@ -419,7 +420,6 @@ class AnswerPipeline:
         and must pass a higher bar than a passage: under it, every paragraph of its article looked
         relevant to the others' questions (README, Quality). A title that is a label, not a sentence
         ("Super_Bowl_50", a file's name), is not read."""
-        template = self.prompts.get("judge", kind="judge")
         seen: set[str] = set()
         for hit in self.judged(state["hits"]):
             title = str(hit.metadata.get("title", ""))
@@ -427,7 +427,7 @@ class AnswerPipeline:
             if article in seen or len(title.split()) < HEADLINE_WORDS:
                 continue
             seen.add(article)
-            p = yes_probability(self.llm, template.messages(passage=title, question=state["standalone"]))
+            p = self.relevance(state["standalone"], hit, passage=title)
             state["checks"].setdefault("headline", []).append(round(p, 3))
             if p >= self.settings.headline_threshold:
                 return hit
