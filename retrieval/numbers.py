@@ -68,6 +68,11 @@ def numbers_in(text: str) -> set[float]:
     return found
 
 
+def figures_in(text: str) -> set[float]:
+    """The numbers ``text`` writes in digits (a year, a count), which stay the same across languages."""
+    return numbers_in(re.sub(r"[^\d\s.,]", " ", text))
+
+
 _SPACE_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d,.]\d)")
 _COMMA_GROUPED = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,.]\d)")
 _DECIMAL_COMMA = re.compile(r"(?<![\d.,])(\d+),(\d{1,2})(?![\d,.]?\d)")  # "1,5" is 1.5 in French or Spanish
@@ -145,7 +150,7 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
     words = SMALL_NUMBER_WORDS.get(lang)
     if not words:
         return text
-    digits = numbers_in(re.sub(r"[^\d\s.,]", " ", passages))
+    digits = figures_in(passages)
     spelled = numbers_in(re.sub(r"\d", " ", passages))
 
     def word_for(match: re.Match[str]) -> str:

@@ -344,3 +344,11 @@ def test_fake_llm_number_the_headline_gives_as_a_bound_keeps_its_bound(make_engi
     engine = engine_over(make_engine, TSUNAMI, "800 people died in the Indonesian tsunami [1].")
     answer = engine.ask("How many people died in the Indonesian tsunami?")
     assert answer.answer == "More than 800 people died in the Indonesian tsunami [1]."
+
+
+def test_fake_llm_headline_of_another_year_s_event_does_not_answer(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """The judge passed the 2018 headline for a question about 2004 (P 0.94) and "More than 800 people
+    died in the 2004 Indian Ocean tsunami" came out: a year the article never writes rules it out."""
+    engine = engine_over(make_engine, TSUNAMI, "More than 800 people died [1].", verdict=judge_reads_only_headlines)
+    answer = engine.ask("How many people died in the 2004 Indian Ocean tsunami?")
+    assert answer.abstained and "relevance check" in answer.reason and "headline" not in answer.checks
