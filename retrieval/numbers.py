@@ -166,13 +166,14 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
 
 # Words that make a number a bound or an estimate, by what they say of it, in the passages' languages
 # (accents folded); the -aine words ("une vingtaine") are estimates by themselves. English "over",
-# "some" and "under" are left out: "over 3 days" and "under 5 rules" say when and where, not how many.
+# "some" and "under" are left out: "over 3 days" and "under 5 rules" say when and where, not how many;
+# so is German "fast" (almost), which an English passage uses for speed ("a fast 100 metres").
 _QUALIFIERS = {
     "more": ("plus de", "mas de", "mehr als", "uber", "more than"),
     "least": ("au moins", "al menos", "mindestens", "at least"),
     "about": ("environ", "quelque", "unos", "unas", "alrededor de", "aproximadamente", "etwa", "rund",
               "ungefahr", "circa", "about", "around", "roughly", "approximately"),
-    "nearly": ("pres de", "presque", "cerca de", "casi", "fast", "knapp", "nearly", "almost", "close to"),
+    "nearly": ("pres de", "presque", "cerca de", "casi", "knapp", "nearly", "almost", "close to"),
     "less": ("moins de", "menos de", "weniger als", "less than", "fewer than"),
 }
 # The same, as an answer in that language writes it.
@@ -186,7 +187,7 @@ _QUALIFIED = {kind: re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\
               for kind, words in _QUALIFIERS.items()}
 # An answer that hedges its number in any words is left as it is ("Over 800 people died").
 _HEDGED = re.compile(r"\b(?:" + "|".join(map(re.escape, [w for ws in _QUALIFIERS.values() for w in ws] +
-                                            ["over", "some", "under", "up to", "jusqu'a", "hasta", "bis zu"]))
+                                            ["over", "some", "under", "fast", "up to", "jusqu'a", "hasta", "bis zu"]))
                      + r")\s+(?:d')?$")
 _NUMBER_TOKEN = re.compile(_DIGITS.pattern + r"|[^\W\d_]+(?:-[^\W\d_]+)*")
 

@@ -72,3 +72,7 @@ def test_a_number_also_stated_plainly_or_over_a_time_is_not_hedged() -> None:
     assert hedged_as_in("800 people died [1].", NEWS + " Les 800 victimes ont été enterrées.", "en") == \
         "800 people died [1]."
     assert hedged_as_in("It took 3 days [1].", "The talks went on over 3 days.", "en") == "It took 3 days [1]."
+    assert hedged_as_in("She won the 100 metres [1].", "She won a fast 100 metres.", "en") == \
+        "She won the 100 metres [1]."
+    assert hedged_as_in("Es starben 800 Menschen [1].", "More than 800 people died.", "de") == \
+        "Es starben mehr als 800 Menschen [1]."
