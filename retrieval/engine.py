@@ -453,22 +453,21 @@ class Engine:
     @staticmethod
     def period_filter(since: str, until: str) -> dict[str, Any] | None:
         """A Chroma filter on publication days; a bad date is the user's error, said in one line."""
-        bounds = []
+        days: dict[str, int] = {}
         for value, op, name in ((since, "$gte", "since"), (until, "$lte", "until")):
             if value:
                 iso = normalize_date(value)
                 if not iso:
                     raise BadInputError(f"{name}: cannot read the date {value!r} (use YYYY-MM-DD)")
-                bounds.append({"date_day": {op: day_number(iso)}})
-        if not bounds:
-            return None
-        if len(bounds) == 1:
-            return bounds[0]
-        if bounds[0]["date_day"]["$gte"] > bounds[1]["date_day"]["$lte"]:
+                days[op] = day_number(iso)
+        if "$gte" in days and "$lte" in days and days["$gte"] > days["$lte"]:
             # An empty period would answer "the articles do not say" with no hint that the dates were swapped.
             # Named without dashes: the CLI's --since, the REPL's :since and Discord's since: all read it.
             raise BadInputError(f"since {since} is after until {until}: no day is in that period")
-        return {"$and": bounds}
+        bounds = [{"date_day": {op: day}} for op, day in days.items()]
+        if not bounds:
+            return None
+        return bounds[0] if len(bounds) == 1 else {"$and": bounds}
 
 
 __all__ = ["Engine", "IngestReport", "Answer", "ArticlebotError"]

@@ -163,7 +163,6 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
     return _SMALL_DIGIT.sub(word_for, text)
 
 
-
 # Words that make a number a bound or an estimate, by what they say of it, in the passages' languages
 # (accents folded); the -aine words ("une vingtaine") are estimates by themselves. English "over",
 # "some" and "under" are left out: "over 3 days" and "under 5 rules" say when and where, not how many;
