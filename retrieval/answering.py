@@ -18,12 +18,21 @@ from typing import Any
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from retrieval.dates import according_to, earlier_account
+from retrieval.dates import DayParts, according_to, asks_when, earlier_account, on_one_of, without_dates
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold, tokenize
 from retrieval.language import detect_language, language_name, untranslated_words
 from retrieval.llm.backends import invoke_text, yes_probability
-from retrieval.numbers import figures_in, hedged_as_in, numbers_in, rejoin_split_groups, spelled_as_in, written_for
+from retrieval.numbers import (
+    QUALIFIER_WORDS,
+    SENTENCE_OPENERS,
+    figures_in,
+    hedged_as_in,
+    numbers_in,
+    rejoin_split_groups,
+    spelled_as_in,
+    written_for,
+)
 from retrieval.prompt_templates import PromptLibrary, PromptTemplate
 from retrieval.retriever import HybridSearch
 from retrieval.settings import Settings
@@ -31,12 +40,12 @@ from retrieval.store import Hit
 
 REFUSAL_MARKER = "NOT_IN_ARTICLES"
 # Between sentences of an answer: after ".", "!", "?" or a citation, before a capital or a quote.
-_SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
+_SENTENCE_END = re.compile(r"(?<=[.!?\]])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
 # Sentence-initial words that read lower-case after "According to an article of …, ".
 _LOWER_AFTER_PREFIX = {"the", "a", "an", "it", "he", "she", "they", "this", "there", "le", "la", "les", "l'", "un",
                        "une", "il", "elle", "ils", "elles", "ce", "cette", "el", "los", "las", "ella", "ellos",
                        "lo", "gli", "i", "una", "lui", "lei", "loro", "o", "os", "as", "um", "uma", "ele", "ela",
-                       "de", "het", "een", "hij", "zij"}
+                       "de", "het", "een", "hij", "zij"} | SENTENCE_OPENERS
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premier|deuxième|troisième|dernier"
             r"|primer|segundo|tercer|último)")
 # "According to the first excerpt, …": the prompt's word for a passage, meaningless to a reader who sees
@@ -119,6 +128,17 @@ class Answer:
 
 def abstain_message(lang: str) -> str:
     return ABSTAIN_MESSAGES.get(lang, ABSTAIN_MESSAGES["en"])
+
+
+def lowered_after_prefix(text: str) -> str:
+    """The answer as it reads after "According to an article of …, ": its first word lower-case when
+    it only opens the sentence ("the", "in", "about 300"), a name left as it is ("Fayez", "Al Gore")."""
+    first = text.split(" ", 1)[0]
+    folded = text.lower()
+    if first.lower() in _LOWER_AFTER_PREFIX or \
+            any(folded.startswith(phrase + " ") for words in QUALIFIER_WORDS.values() for phrase in words.values()):
+        return text[0].lower() + text[1:]
+    return text
 
 
 def without_excerpt_talk(text: str) -> str:
@@ -207,20 +227,21 @@ def snippet_of(text: str, limit: int = 200) -> str:
     return cut + " …"
 
 
+def _head(hit: Hit) -> str:
+    """A passage's title and publication date, as the model reads them above it."""
+    date = hit.metadata.get("date")
+    return hit.metadata.get("title", "") + (f" ({date})" if date else "")
+
+
 def format_context(hits: list[Hit]) -> str:
-    parts = []
-    for n, hit in enumerate(hits, 1):
-        meta = hit.metadata
-        head = meta.get("title", "")
-        if meta.get("date"):
-            head += f" ({meta['date']})"
-        parts.append(f"[{n}] {head}\n{hit.text}")
-    return "\n\n".join(parts)
+    return "\n\n".join(f"[{n}] {_head(hit)}\n{hit.text}" for n, hit in enumerate(hits, 1))
 
 
-def cited_text(hits: list[Hit]) -> str:
-    """The cited passages with their titles, as the numbers and support checks read them."""
-    return "\n\n".join(h.metadata.get("title", "") + "\n" + h.text for h in hits)
+def cited_text(hits: list[Hit], dated: bool = False) -> str:
+    """The cited passages with their titles, as the numbers and support checks read them; ``dated``
+    adds each one's date, as the model saw it (the numbers check reads dates apart, see
+    ``_without_invented_numbers``)."""
+    return "\n\n".join((_head(h) if dated else h.metadata.get("title", "")) + "\n" + h.text for h in hits)
 
 
 def leaks(answer: str, secret: str, words: int = 8) -> bool:
@@ -358,10 +379,7 @@ class AnswerPipeline:
         sources = [self._source(n, relevant[n - 1]) for n in cited]
         if sources and sources[0].date and sources[0].date[:4] not in text:
             prefix = according_to(sources[0].date, state["lang"])
-            first, _, rest = text.partition(" ")
-            if prefix.endswith(", ") and first.lower() in _LOWER_AFTER_PREFIX:
-                first = first.lower()
-            text = prefix + " ".join(p for p in (first, rest) if p)
+            text = prefix + (lowered_after_prefix(text) if prefix.endswith(", ") else text)
         return Answer(
             question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
             abstained=abstained, sources=sources, timings_ms=state["timings"],
@@ -501,15 +519,32 @@ class AnswerPipeline:
         # Numbers the question itself states are not the model's claims ("on a 3rd and nine").
         allowed = numbers_in(passages) | numbers_in(state["standalone"]) | numbers_in(state["question"])
         text = rejoin_split_groups(text, allowed)
+        # The model reads each passage under its publication date: "on June 5, 2024" may come from there.
+        published = [str(h.metadata.get("date", "")) for h in cited]
+
+        def unstated(sentence: str) -> set[float]:
+            return numbers_in(re.sub(r"\[\d+\]", "", without_dates(sentence, lambda d: on_one_of(d, published)))) \
+                - allowed
+
+        def reckoned(day: DayParts) -> bool:
+            return not on_one_of(day, published) and bool({n for n in (day[0], day[2]) if n is not None} - allowed)
+
         kept: list[str] = []
         invented: set[float] = set()
+        cut_any = False
         for sentence in _SENTENCE_END.split(text):
-            extra = numbers_in(re.sub(r"\[\d+\]", "", sentence)) - allowed
+            extra = unstated(sentence)
+            if extra and not asks_when(state["standalone"]):
+                # A date the model reckoned itself ("Dienstagabend" under an article of Wednesday 5 June
+                # became "on June 4th") goes; the rest of the sentence may still answer the question.
+                cut = without_dates(sentence, reckoned)
+                if cut != sentence and not unstated(cut):
+                    sentence, extra, cut_any = cut, set(), True
             invented |= extra
             if not extra and sentence.strip():
                 kept.append(sentence)
         if not invented:
-            return text, ""
+            return (" ".join(kept) if cut_any else text), ""
         if not kept:
             return text, f"{_INVENTED} ({', '.join(map(str, sorted(invented)))})"
         trimmed = " ".join(kept)
@@ -526,7 +561,7 @@ class AnswerPipeline:
             return "the answer repeats the system prompt"
         if not self.settings.grounding_check:
             return ""
-        passages = cited_text(cited)
+        passages = cited_text(cited, dated=True)  # "It began to fall on June 5" may rest on the date
         if self.llm is not None:
             template = self.prompts.get("verify", kind="verify")
             started = time.perf_counter()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 
 _EPOCH = dt.date(1970, 1, 1)
@@ -151,3 +152,65 @@ def period_in_question(question: str, today: dt.date | None = None) -> tuple[str
         if pattern.search(question):
             return (today - dt.timedelta(days=days)).isoformat(), today.isoformat()
     return "", ""
+
+
+_MONTH_NAME = "|".join(sorted(map(re.escape, _MONTH_NUMBERS), key=len, reverse=True))
+_DAY = r"\d{1,2}(?![\d,.]\d)"
+_DATE = (rf"(?:(?P<d1>{_DAY})(?:st|nd|rd|th|er|º)?\.?\s+(?:de\s+)?(?P<m1>{_MONTH_NAME})\.?"
+         r"(?:,?\s+(?:de\s+)?(?P<y1>\d{4}))?"
+         rf"|(?P<m2>{_MONTH_NAME})\.?\s+(?P<d2>{_DAY})(?:st|nd|rd|th)?(?:,?\s+(?P<y2>\d{{4}}))?"
+         rf"|(?P<m3>{_MONTH_NAME})\s+(?:de\s+)?(?P<y3>\d{{4}})"
+         r"|(?P<iso>\d{4}-\d{2}-\d{2}))(?![\w-])")
+_WEEKDAY = "|".join(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+                    + sorted(w for w in _FILLERS if len(w) > 3))
+# A date with the words that place something at it: "on Tuesday, June 4th, 2024," "le 4 juin", "am 4. Juni".
+_DATE_PHRASE = re.compile(
+    r"(?:,\s*|\s*)(?<![\w-])(?:(?:on|in|by|since|until|le|el|am|au|du|en|im|vom|del)\s+)?(?:the\s+)?"
+    rf"(?:(?:{_WEEKDAY}),?\s+)?{_DATE}(?P<comma>,(?=\s))?", re.IGNORECASE)
+_ASKS_WHEN = re.compile(
+    r"\b(?:when|what (?:year|date|day|month|time)|which (?:year|date|day|month)|since when|how long ago"
+    r"|quand|quelle (?:date|annee|jour)|quel (?:jour|mois)|cuando|que (?:ano|fecha|dia|mes)|wann"
+    r"|welche[mnrs]? (?:jahr|tag|datum))\b")
+
+
+DayParts = tuple[int | None, int, int | None]
+
+
+def _parts(match: re.Match[str]) -> DayParts:
+    """(year, month, day) of a date as written; year or day None when it leaves them out."""
+    if match.group("iso"):
+        y, m, d = map(int, match.group("iso").split("-"))
+        return y, m, d
+    month = next(match.group(g) for g in ("m1", "m2", "m3") if match.group(g))
+    day = match.group("d1") or match.group("d2")
+    year = match.group("y1") or match.group("y2") or match.group("y3")
+    return (int(year) if year else None), _MONTH_NUMBERS[month.lower()], (int(day) if day else None)
+
+
+def asks_when(question: str) -> bool:
+    """Whether a question asks for a date or a time ("When …?", "En quelle année …?")."""
+    from retrieval.keyword import fold
+
+    return bool(_ASKS_WHEN.search(fold(question)))
+
+
+def on_one_of(parts: DayParts, isos: list[str]) -> bool:
+    """Whether a date as written ("June 5", "June 2024") can be one of the ISO days ``isos``."""
+    year, month, day = parts
+    days = [dt.date.fromisoformat(iso) for iso in isos if iso]
+    return any(d.month == month and day in (None, d.day) and year in (None, d.year) for d in days)
+
+
+def without_dates(text: str, drop: Callable[[DayParts], bool]) -> str:
+    """``text`` without the dates ``drop`` picks, and the words that placed something at them: "The
+    Elbe peaked on June 4th, 2024, in Dresden" → "The Elbe peaked in Dresden"."""
+    def cut(match: re.Match[str]) -> str:
+        if not drop(_parts(match)):
+            return match.group(0)
+        opens = not text[:match.start()].strip() or re.search(r"[.!?]\s*$", text[:match.start()])
+        return "" if opens or text[match.end():match.end() + 1] in ".,;:!?" else " "
+
+    cleaned = _DATE_PHRASE.sub(cut, text).strip()
+    if cleaned and text.strip()[:1].isupper():
+        cleaned = cleaned[0].upper() + cleaned[1:]
+    return re.sub(r"  +", " ", cleaned)

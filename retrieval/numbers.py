@@ -114,10 +114,10 @@ _MONTHS = {m.lower() for m in MONTHS["en"]} | {"jan", "feb", "mar", "apr", "jun"
 
 
 # Capitalised only because they open a sentence: "In 4 years" is prose, "Apollo 8" a name.
-_OPENERS = {"in", "after", "for", "about", "only", "over", "nearly", "almost", "some", "the", "all", "with", "by",
-            "at", "within", "around", "roughly", "just", "its", "their", "his", "her", "these", "those", "from",
-            "between", "every", "each", "another", "there", "they", "he", "she", "it", "we", "en", "les", "los",
-            "las", "die", "der", "das", "con", "avec", "mit", "unos", "unas", "environ"}
+SENTENCE_OPENERS = {"in", "after", "for", "about", "only", "over", "nearly", "almost", "some", "the", "all", "with",
+                    "by", "at", "within", "around", "roughly", "just", "its", "their", "his", "her", "these", "those",
+                    "from", "between", "every", "each", "another", "there", "they", "he", "she", "it", "we", "en",
+                    "les", "los", "las", "die", "der", "das", "con", "avec", "mit", "unos", "unas", "environ"}
 
 
 def _opens_sentence(before: str) -> bool:
@@ -137,7 +137,7 @@ def _a_figure(text: str, match: re.Match[str]) -> bool:
         return False
     word = previous.group(1)
     opens_sentence = _opens_sentence(before[:previous.start()])
-    return word.lower() in _MONTHS or (word[0].isupper() and not (opens_sentence and word.lower() in _OPENERS))
+    return word.lower() in _MONTHS or (word[0].isupper() and not (opens_sentence and word.lower() in SENTENCE_OPENERS))
 
 
 def spelled_as_in(text: str, passages: str, lang: str) -> str:

@@ -352,3 +352,43 @@ def test_fake_llm_headline_of_another_year_s_event_does_not_answer(make_engine) 
     engine = engine_over(make_engine, TSUNAMI, "More than 800 people died [1].", verdict=judge_reads_only_headlines)
     answer = engine.ask("How many people died in the 2004 Indian Ocean tsunami?")
     assert answer.abstained and "relevance check" in answer.reason and "headline" not in answer.checks
+
+
+ELBE = {"doc_id": "elbe", "lang": "de", "date": "2024-06-05", "title": "Hochwasser in Sachsen: Pegel der Elbe sinkt",
+        "text": "Nach tagelangem Regen ist der Pegel der Elbe in Dresden am Mittwoch erstmals wieder gesunken. "
+                "Am Dienstagabend hatte der Fluss mit 6,45 Metern seinen Höchststand erreicht. In Meißen "
+                "mussten etwa 300 Anwohner ihre Wohnungen vorübergehend verlassen."}
+
+
+def test_fake_llm_hedged_answer_reads_on_in_lower_case_after_the_article_s_date(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """"According to an article of 5 June 2024, About 300 inhabitants had to leave …" was seen."""
+    engine = engine_over(make_engine, ELBE, "300 residents of Meißen had to leave their homes [1].")
+    answer = engine.ask("How many people had to leave their homes in Meißen?")
+    assert answer.answer == ("According to an article of 5 June 2024, about 300 residents of Meißen had to leave "
+                             "their homes [1].")
+
+
+def test_fake_llm_answer_giving_the_article_s_own_date_is_not_taken_for_invented_numbers(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """The passage says "am Mittwoch" under its date, 2024-06-05, which the model reads with it; "June 5,
+    2024" was withdrawn as numbers the articles do not give (5, 2024)."""
+    engine = engine_over(make_engine, ELBE, "The water level began to fall on June 5, 2024 [1].")
+    answer = engine.ask("When did the water level of the Elbe start to fall?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "The water level began to fall on June 5, 2024 [1]."
+
+
+def test_fake_llm_date_the_passages_never_give_is_cut_and_the_answer_kept(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """"The Elbe reached its peak of 6.45 meters in Dresden on June 4th" (the model's reckoning of
+    "Dienstagabend" under an article of Wednesday 5 June) was withdrawn whole; the height was right."""
+    reply = "The Elbe reached its peak of 6.45 meters on June 4th, 2024, in Dresden [1]."
+    engine = engine_over(make_engine, ELBE, reply)
+    answer = engine.ask("How high was the Elbe at its peak in Dresden?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == ("According to an article of 5 June 2024, the Elbe reached its peak of 6.45 meters in "
+                             "Dresden [1].")
+
+
+def test_fake_llm_invented_date_answering_when_is_withdrawn_not_cut(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_over(make_engine, ELBE, "The Elbe peaked at 6.45 meters on June 4th [1].")
+    answer = engine.ask("When did the Elbe reach its peak in Dresden?")
+    assert answer.abstained and "numbers the articles do not give (4.0)" in answer.reason

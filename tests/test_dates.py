@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.discord.formatting import render_answer
-from retrieval.dates import normalize_date, period_in_question
+from retrieval.dates import normalize_date, on_one_of, period_in_question, without_dates
 from retrieval.errors import BadInputError
 from tests.fakes import FakeScriptedLLM
 
@@ -136,3 +136,22 @@ def test_fake_llm_a_swapped_or_empty_period_is_told_as_such(engine) -> None:  # 
         engine.ask(QUESTION, since="2021-01-01", until="2016-12-31")
     empty = engine.ask(QUESTION, since="2030-01-01")  # nothing dated then: the reason says so, not "not similar"
     assert empty.abstained and empty.reason.startswith("no article was published in that period")
+
+
+@pytest.mark.parametrize(("text", "cut"), [
+    ("The Elbe peaked at 6.45 m on June 4th, 2024, in Dresden [1].", "The Elbe peaked at 6.45 m in Dresden [1]."),
+    ("On Tuesday, June 4, the Elbe peaked [1].", "The Elbe peaked [1]."),
+    ("Le pic a été atteint le 4 juin 2024 à Dresde [1].", "Le pic a été atteint à Dresde [1]."),
+    ("Der Pegel erreichte am 4. Juni seinen Höchststand [1].", "Der Pegel erreichte seinen Höchststand [1]."),
+    ("El río creció el 4 de junio de 2024 [1].", "El río creció [1]."),
+    # not dates: a count after a month's name, a month's name alone
+    ("In June 4,000 people left [1].", "In June 4,000 people left [1]."),
+    ("They left in June [1].", "They left in June [1]."),
+])
+def test_a_date_is_cut_with_the_words_that_place_something_at_it(text: str, cut: str) -> None:
+    assert without_dates(text, lambda day: True) == cut
+
+
+def test_only_the_chosen_dates_are_cut() -> None:
+    text = "It rose on June 4 and fell on June 5, 2024 [1]."
+    assert without_dates(text, lambda day: on_one_of(day, ["2024-06-05"])) == "It rose on June 4 and fell [1]."
