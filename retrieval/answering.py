@@ -191,6 +191,7 @@ def echoes_question(answer: str, question: str) -> bool:
     return bool(said) and not said - _content_words(question) - _name_completions(answer, question)
 
 
+_QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|„[^“”]+[“”]')
 _NAME_RUN = re.compile(r"\b[A-ZÀ-Þ][\w'’-]*(?:\s+[A-ZÀ-Þ][\w'’-]*)+")
 
 
@@ -200,11 +201,12 @@ def _name_completions(answer: str, question: str) -> Counter[str]:
     defeat?". Such an answer fills the question's gap with the question's own subject. The name must
     hold a capitalised word of the question (not its first) that the answer says more often than the
     question does, so that "Franklin Roosevelt was president" to "Which Roosevelt was president?"
-    still answers it."""
+    still answers it. A name in quotes is given as the answer, not as anyone's subject: "North Macedonia
+    Republic" to "What new name would Macedonia take?"."""
     said, asked = _content_words(answer), _content_words(question)
     capitalised = {w[:4] for w in tokenize(" ".join(re.findall(r"\b[A-ZÀ-Þ][\w'’-]*", question)[1:]))}
     completions: Counter[str] = Counter()
-    for run in _NAME_RUN.findall(answer):
+    for run in _NAME_RUN.findall(_QUOTED.sub(" ", answer)):
         words = _content_words(run)
         repeated = {w for w in words.keys() & capitalised if said[w] > asked[w]}
         if repeated and words.keys() - capitalised:

@@ -78,6 +78,9 @@ def test_fake_llm_answer_that_only_repeats_the_question_is_withdrawn(engine_with
     ("The Broncos defeated the New England Patriots [1].", "Who did the Broncos defeat?"),
     ("Martin Luther [1].", "What was Luther's first name?"),
     ("Franklin Roosevelt was president during the war [1].", "Which Roosevelt was president during the war?"),
+    # a name in quotes is given as the answer, not taken for the question's subject named in full
+    ('The new name Macedonia would be "North Macedonia Republic". [1]', "What new name would Macedonia take?"),
+    ("Le pays s'appellerait « Macédoine du Nord » [1].", "Quel nouveau nom la Macédoine prendrait-elle ?"),
 ])
 def test_an_answer_in_the_question_s_own_words_is_not_taken_for_an_echo(reply: str, question: str) -> None:
     assert not echoes_question(reply, question)
