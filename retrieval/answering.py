@@ -149,6 +149,26 @@ def without_excerpt_talk(text: str) -> str:
     return rest[0].upper() + rest[1:]
 
 
+# A sentence about a passage rather than the news: "The second excerpt states that …", "Excerpt 3 also …".
+_EXCERPT_SENTENCE = re.compile(
+    r"^\W*(?:(?:in|according to|as in)\s+)?(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?"
+    r"(?:excerpts?|extraits?|extractos?|fragmentos?)\b(?!\s*,)", re.IGNORECASE)
+
+
+def without_excerpt_sentences(text: str) -> str:
+    """The answer without the sentences after its first that talk of the excerpts ("The second excerpt
+    states that …"): a small model pads its answer so, often of excerpts that said no such thing.
+    Their citations stay with what is kept."""
+    sentences = _SENTENCE_END.split(text)
+    kept = sentences[:1] + [s for s in sentences[1:] if not _EXCERPT_SENTENCE.match(s)]
+    if len(kept) == len(sentences):
+        return text
+    answer = " ".join(kept)
+    cited = set(re.findall(r"\[\d+\]", answer))
+    dropped = [c for s in sentences if s not in kept for c in re.findall(r"\[\d+\]", s) if c not in cited]
+    return answer + (" " + "".join(dict.fromkeys(dropped)) if dropped else "")
+
+
 def without_question_echo(text: str, question: str) -> str:
     """The answer without the question copied in front of it ("By what attribute …? The main attribute
     is …"): the small model does so now and then; the reader has just asked it."""
@@ -408,14 +428,17 @@ class AnswerPipeline:
             text, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
             cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)}) or cited
             cited_hits = [relevant[n - 1] for n in cited]
+            passages = cited_text(cited_hits)
+            # The hedge first: the support check reads the claim the reader will see ("more than 20%"
+            # where the passage says "dépasse les 20 %", not a flat "20%" it may rightly doubt).
+            text = hedged_as_in(text, passages, state["lang"])
             unsupported = invented or self._unsupported(state, text, cited_hits)
             if unsupported:
                 reason, cited = unsupported, []
             else:
                 if any(h.metadata.get("lang") not in ("", state["lang"]) for h in cited_hits):
                     text = written_for(text, state["lang"])  # numbers copied across languages, localised
-                passages = cited_text(cited_hits)
-                text = hedged_as_in(spelled_as_in(text, passages, state["lang"]), passages, state["lang"])
+                text = spelled_as_in(text, passages, state["lang"])
         elif relevant:
             reason = reason or "the model found no answer in the passages"
         return text, cited, reason
@@ -469,7 +492,7 @@ class AnswerPipeline:
         """The model's answer over ``passages`` as the checks read it: rewritten wholly in the
         question's language if it kept the article's words, without talk of excerpts."""
         written = without_question_echo(self._write(state, passages), state["standalone"])
-        return without_excerpt_talk(self._polish(state, written, passages))
+        return without_excerpt_sentences(without_excerpt_talk(self._polish(state, written, passages)))
 
     def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
         """The number of an uncited passage from an older article that also answers the question

@@ -168,7 +168,8 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
 # "some" and "under" are left out: "over 3 days" and "under 5 rules" say when and where, not how many;
 # so is German "fast" (almost), which an English passage uses for speed ("a fast 100 metres").
 _QUALIFIERS = {
-    "more": ("plus de", "mas de", "mehr als", "uber", "more than"),
+    "more": ("plus de", "mas de", "mehr als", "uber", "more than", "depasse les", "depassent les", "depassant les",
+             "au-dela de", "supera el", "supera los", "superan los", "ubersteigt", "exceeds", "exceeding"),
     "least": ("au moins", "al menos", "mindestens", "at least"),
     "about": ("environ", "quelque", "unos", "unas", "alrededor de", "aproximadamente", "etwa", "rund",
               "ungefahr", "circa", "about", "around", "roughly", "approximately"),

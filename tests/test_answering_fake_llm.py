@@ -38,6 +38,15 @@ def test_fake_llm_answer_does_not_talk_of_excerpts_the_reader_never_saw(engine_w
     assert answer.answer == "Fayez al-Serraj leads it [1]." and answer.sources[0].title == "libye 2016"
 
 
+def test_fake_llm_sentences_about_the_excerpts_after_the_answer_are_left_out(engine_with) -> None:  # type: ignore[no-untyped-def]
+    """Seen over the samples: "… is more than 20%. The second excerpt states that the unemployment rate
+    is more than 20%. The third excerpt also mentions …", of excerpts that said no such thing."""
+    reply = ("Fayez al-Serraj leads it. The second excerpt states that he leads it. "
+             "Excerpt 3 also mentions the government [1].")
+    answer = engine_with(reply=reply).ask("who leads the unity government?")
+    assert answer.answer == "Fayez al-Serraj leads it. [1]"
+
+
 @pytest.mark.parametrize("question", ["Who leads the unity government?", "who leads the unity government"])
 def test_fake_llm_question_copied_before_the_answer_is_left_out(engine_with, question: str) -> None:  # type: ignore[no-untyped-def]
     """Seen in an evaluation: "By what main attribute are …? The main attribute is their difficulty"."""
@@ -395,3 +404,20 @@ def test_fake_llm_invented_date_answering_when_is_withdrawn_not_cut(make_engine)
     engine = engine_over(make_engine, ELBE, "The Elbe peaked at 6.45 meters on June 4th [1].")
     answer = engine.ask("When did the Elbe reach its peak in Dresden?")
     assert answer.abstained and "numbers the articles do not give (4.0)" in answer.reason
+
+
+def test_fake_llm_support_check_reads_the_number_with_the_passage_s_hedge(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """"La tasa de desempleo en Macedonia es de 20%" was refused (P 0.45) over "le taux de chômage dépasse
+    les 20 %"; the reader would have been shown "más de 20%", which the check never read."""
+    jobs = {"doc_id": "jobs", "lang": "fr", "title": "Macédoine : le référendum",
+            "text": "Selon le Premier ministre Zaev, l'adhésion à l'OTAN permettra à la Macédoine de bénéficier "
+                    "d'investissements nécessaires. Le taux de chômage dans le pays dépasse les 20 %."}
+
+    def doubts_a_flat_figure(prompt: str) -> str:
+        return "No" if "Statement:" in prompt and "more than" not in prompt else "Yes"
+
+    engine = engine_over(make_engine, jobs, "The unemployment rate in Macedonia is 20% [1].",
+                         verdict=doubts_a_flat_figure)
+    answer = engine.ask("What is the unemployment rate in Macedonia?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "The unemployment rate in Macedonia is more than 20% [1]."

@@ -76,3 +76,9 @@ def test_a_number_also_stated_plainly_or_over_a_time_is_not_hedged() -> None:
         "She won the 100 metres [1]."
     assert hedged_as_in("Es starben 800 Menschen [1].", "More than 800 people died.", "de") == \
         "Es starben mehr als 800 Menschen [1]."
+
+
+def test_a_number_a_verb_puts_a_floor_under_stays_hedged() -> None:
+    assert hedged_as_in("The unemployment rate is 20% [1].", "Le taux de chômage dépasse les 20 %.", "en") == \
+        "The unemployment rate is more than 20% [1]."
+    assert hedged_as_in("El paro es de 20% [1].", "Unemployment exceeds 20%.", "es") == "El paro es de más de 20% [1]."
