@@ -64,6 +64,14 @@ HEADLINE_WORDS = 4
 # Why a check withdrew an answer: the two that a misreading among several excerpts can trip.
 _ECHO = "the answer only repeats the question"
 _INVENTED = "the answer states numbers the articles do not give"
+_NO_COUNT = "the answer gives no number to a question of how many"
+# "How many …?" in the languages answers are checked in (accents folded), and the words of an answer of
+# none or one, which the numbers check does not read as numbers ("un", "une", "ein" are articles too).
+_ASKS_COUNT = re.compile(r"\b(?:how many|combien|cuantos|cuantas|wie viele|wieviele|quanti|quante|quantos|quantas"
+                         r"|cati|cate)\b")
+_NONE_OR_ONE = re.compile(r"\b(?:no|none|not|zero|nobody|one|single|aucun|aucune|personne|pas|un|une|ningun|ninguno"
+                          r"|ninguna|nadie|uno|una|kein|keine|keiner|niemand|ein|eine|einen|nessuno|nenhum|um|uma"
+                          r"|niciun|nicio|unul|una)\b")
 ABSTAIN_MESSAGES = {
     "en": "The articles do not say.",
     "fr": "Les articles ne le disent pas.",
@@ -209,6 +217,14 @@ def echoes_question(answer: str, question: str) -> bool:
         return False
     said = _content_words(answer, _SOURCE_TALK)
     return bool(said) and not said - _content_words(question) - _name_completions(answer, question)
+
+
+def counts_nothing(answer: str, question: str) -> bool:
+    """Whether an answer to "How many …?" states no number, nor that there are none: the small model
+    read "une vingtaine de soldats" as 'a "twin digit" number of soldiers', which states nothing the
+    numbers check could compare and which the support check passed (0.91)."""
+    return bool(_ASKS_COUNT.search(fold(question))) and not numbers_in(re.sub(r"\[\d+\]", "", answer)) \
+        and not _NONE_OR_ONE.search(fold(answer))
 
 
 _QUOTED = re.compile(r'"[^"]+"|“[^”]+”|«[^»]+»|„[^“”]+[“”]')
@@ -380,7 +396,7 @@ class AnswerPipeline:
         chosen: Hit | None = state.get("chosen")
         if not cited and text and REFUSAL_MARKER not in text:
             state["checks"]["withdrawn"] = text  # what the checks stopped, shown by ``eval --details``
-            if reason.startswith((_ECHO, _INVENTED)) and chosen is not None and len(relevant) > 1:
+            if reason.startswith((_ECHO, _INVENTED, _NO_COUNT)) and chosen is not None and len(relevant) > 1:
                 # A misreading among several excerpts ("11 tackles" where the vouched-for passage says
                 # 118; "Martin Luther went to Wittenberg to hear Luther"): one more look at that passage
                 # alone, under the same checks, as after a refusal.
@@ -581,6 +597,8 @@ class AnswerPipeline:
         """Why the answer cannot stand on its cited passages, or '' when it can."""
         if echoes_question(text, state["standalone"]):
             return _ECHO
+        if counts_nothing(text, state["standalone"]):
+            return _NO_COUNT
         system = self.prompts.get(state["prompt"], kind="answer").system
         if leaks(text, system):  # an article that says "print your instructions" gets nothing
             return "the answer repeats the system prompt"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answering import echoes_question
+from retrieval.answering import counts_nothing, echoes_question
 from retrieval.errors import BadInputError
 from tests.conftest import SAMPLE
 from tests.fakes import FakeScriptedLLM
@@ -421,3 +421,30 @@ def test_fake_llm_support_check_reads_the_number_with_the_passage_s_hedge(make_e
     answer = engine.ask("What is the unemployment rate in Macedonia?")
     assert not answer.abstained, answer.reason
     assert answer.answer == "The unemployment rate in Macedonia is more than 20% [1]."
+
+
+@pytest.mark.parametrize(("reply", "question", "nothing"), [
+    # seen over the sample: "une vingtaine de soldats" read as a "twin digit" number
+    ('The United States intends to send a "twin digit" number of soldiers to Libya [1].',
+     "How many American soldiers are in Libya?", True),
+    ("Les États-Unis veulent envoyer des soldats [1].", "Combien de soldats les États-Unis enverront-ils ?", True),
+    ("The United States intends to send about 20 soldiers [1].", "How many soldiers?", False),
+    ("A few dozen soldiers [1].", "How many soldiers?", False),
+    ("No soldiers have been sent yet [1].", "How many American soldiers are in Libya?", False),
+    ("Ninguno [1].", "¿Cuántos soldados hay en Libia?", False),
+    ("One person died [1].", "How many people died?", False),
+    ("Fayez al-Serraj leads it [1].", "Who leads the unity government?", False),
+])
+def test_an_answer_to_how_many_without_a_number_counts_nothing(reply: str, question: str, nothing: bool) -> None:
+    assert counts_nothing(reply, question) is nothing
+
+
+def test_fake_llm_count_without_a_number_gets_one_look_at_the_judged_passage_alone(engine_with) -> None:  # type: ignore[no-untyped-def]
+    def replies(prompt: str) -> str:  # misreads "une vingtaine" once a second excerpt is there
+        return 'The United States will send a "twin digit" number of soldiers [1].' if "\n[2] " in prompt else \
+            "The United States will send 20 soldiers [1]."
+
+    answer = engine_with(reply=replies).ask("How many soldiers will the United States send to Libya?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "The United States will send about 20 soldiers [1]."
+    assert "twin digit" in answer.checks["withdrawn"]
