@@ -562,6 +562,7 @@ class AnswerPipeline:
         text = rejoin_split_groups(text, allowed)
         # The model reads each passage under its publication date: "on June 5, 2024" may come from there.
         published = [str(h.metadata.get("date", "")) for h in cited]
+        allowed |= {float(day[:4]) for day in published if day}  # "in 2024" as well as "on June 5, 2024"
 
         def unstated(sentence: str) -> set[float]:
             return numbers_in(re.sub(r"\[\d+\]", "", without_dates(sentence, lambda d: on_one_of(d, published)))) \

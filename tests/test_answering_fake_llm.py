@@ -389,6 +389,13 @@ def test_fake_llm_answer_giving_the_article_s_own_date_is_not_taken_for_invented
     assert answer.answer == "The water level began to fall on June 5, 2024 [1]."
 
 
+def test_fake_llm_answer_giving_the_article_s_year_alone_is_not_taken_for_an_invented_number(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = engine_over(make_engine, ELBE, "In 2024 the Elbe in Dresden began to fall after days of rain [1].")
+    answer = engine.ask("What happened to the water level of the Elbe in Dresden?")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == "In 2024 the Elbe in Dresden began to fall after days of rain [1]."
+
+
 def test_fake_llm_date_the_passages_never_give_is_cut_and_the_answer_kept(make_engine) -> None:  # type: ignore[no-untyped-def]
     """"The Elbe reached its peak of 6.45 meters in Dresden on June 4th" (the model's reckoning of
     "Dienstagabend" under an article of Wednesday 5 June) was withdrawn whole; the height was right."""
