@@ -42,10 +42,9 @@ REFUSAL_MARKER = "NOT_IN_ARTICLES"
 # Between sentences of an answer: after ".", "!", "?" or a citation, before a capital or a quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?\]])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
 # Sentence-initial words that read lower-case after "According to an article of …, ".
-_LOWER_AFTER_PREFIX = {"the", "a", "an", "it", "he", "she", "they", "this", "there", "le", "la", "les", "l'", "un",
-                       "une", "il", "elle", "ils", "elles", "ce", "cette", "el", "los", "las", "ella", "ellos",
-                       "lo", "gli", "i", "una", "lui", "lei", "loro", "o", "os", "as", "um", "uma", "ele", "ela",
-                       "de", "het", "een", "hij", "zij"} | SENTENCE_OPENERS
+_LOWER_AFTER_PREFIX = {"a", "an", "this", "le", "la", "l'", "un", "une", "il", "elle", "ils", "elles", "ce", "cette",
+                       "el", "ella", "ellos", "lo", "gli", "i", "una", "lui", "lei", "loro", "o", "os", "as", "um",
+                       "uma", "ele", "ela", "de", "het", "een", "hij", "zij"} | SENTENCE_OPENERS
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premier|deuxième|troisième|dernier"
             r"|primer|segundo|tercer|último)")
 # "According to the first excerpt, …": the prompt's word for a passage, meaningless to a reader who sees
@@ -71,7 +70,7 @@ _ASKS_COUNT = re.compile(r"\b(?:how many|combien|cuantos|cuantas|wie viele|wievi
                          r"|cati|cate)\b")
 _NONE_OR_ONE = re.compile(r"\b(?:no|none|not|zero|nobody|one|single|aucun|aucune|personne|pas|un|une|ningun|ninguno"
                           r"|ninguna|nadie|uno|una|kein|keine|keiner|niemand|ein|eine|einen|nessuno|nenhum|um|uma"
-                          r"|niciun|nicio|unul|una)\b")
+                          r"|niciun|nicio|unul)\b")
 ABSTAIN_MESSAGES = {
     "en": "The articles do not say.",
     "fr": "Les articles ne le disent pas.",
@@ -167,14 +166,16 @@ def without_excerpt_sentences(text: str) -> str:
     """The answer without the sentences after its first that talk of the excerpts ("The second excerpt
     states that …"): a small model pads its answer so, often of excerpts that said no such thing.
     Their citations stay with what is kept."""
-    sentences = _SENTENCE_END.split(text)
-    kept = sentences[:1] + [s for s in sentences[1:] if not _EXCERPT_SENTENCE.match(s)]
-    if len(kept) == len(sentences):
+    first, *rest = _SENTENCE_END.split(text)
+    kept, dropped = [first], []
+    for sentence in rest:
+        (dropped if _EXCERPT_SENTENCE.match(sentence) else kept).append(sentence)
+    if not dropped:
         return text
     answer = " ".join(kept)
     cited = set(re.findall(r"\[\d+\]", answer))
-    dropped = [c for s in sentences if s not in kept for c in re.findall(r"\[\d+\]", s) if c not in cited]
-    return answer + (" " + "".join(dict.fromkeys(dropped)) if dropped else "")
+    lost = [c for s in dropped for c in re.findall(r"\[\d+\]", s) if c not in cited]
+    return answer + (" " + "".join(dict.fromkeys(lost)) if lost else "")
 
 
 def without_question_echo(text: str, question: str) -> str:
@@ -571,12 +572,13 @@ class AnswerPipeline:
         def reckoned(day: DayParts) -> bool:
             return not on_one_of(day, published) and bool({n for n in (day[0], day[2]) if n is not None} - allowed)
 
+        asked_when = asks_when(state["standalone"])
         kept: list[str] = []
         invented: set[float] = set()
         cut_any = False
         for sentence in _SENTENCE_END.split(text):
             extra = unstated(sentence)
-            if extra and not asks_when(state["standalone"]):
+            if extra and not asked_when:
                 # A date the model reckoned itself ("Dienstagabend" under an article of Wednesday 5 June
                 # became "on June 4th") goes; the rest of the sentence may still answer the question.
                 cut = without_dates(sentence, reckoned)

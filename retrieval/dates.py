@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 
+from retrieval.keyword import fold
+
 _EPOCH = dt.date(1970, 1, 1)
 MONTHS = {
     "en": ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -189,8 +191,6 @@ def _parts(match: re.Match[str]) -> DayParts:
 
 def asks_when(question: str) -> bool:
     """Whether a question asks for a date or a time ("When …?", "En quelle année …?")."""
-    from retrieval.keyword import fold
-
     return bool(_ASKS_WHEN.search(fold(question)))
 
 
