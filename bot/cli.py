@@ -202,7 +202,8 @@ def print_answer(answer: Any) -> None:
         for s in answer.sources:
             where = s.url or s.source
             date = f", {s.date}" if s.date else ""
-            print(f"  [{s.n}] {s.title}{date} — {where}")
+            author = f", {s.author}" if s.author else ""
+            print(f"  [{s.n}] {s.title}{date}{author} — {where}")
             print(f"      “{s.snippet}”")
 
 

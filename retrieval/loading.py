@@ -318,7 +318,7 @@ def load_docx(data: bytes, path: Path, source: str, title: str = "") -> Article:
 
 
 def article_from_record(record: object, source: str) -> Article:
-    """A JSON record ``{title, text, url?, date?, doc_id?, lang?}``: the evaluation docs' format."""
+    """A JSON record ``{title, text, url?, date?, author?, doc_id?, lang?}``: the evaluation docs' format."""
     if not isinstance(record, dict):
         raise BadInputError(f"{source}: a record must be a JSON object with a 'text' field")
     text = record.get("text")
@@ -329,6 +329,7 @@ def article_from_record(record: object, source: str) -> Article:
     return _make_article(
         id=doc_id, title=str(record.get("title") or ""), text=text, source=source, url=url,
         date=str(record.get("date") or ""), lang=str(record.get("lang") or ""),
+        extra={"author": str(record.get("author") or "")},
     )
 
 

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # P("Yes") the judge must give an article's headline read alone, when no passage passed: the bar
     # of the issue's probe (P >= 0.9 right on 23 of 24), above the passages' own.
     headline_threshold: float = 0.9
+    # P("Yes") that a question about an article's author or publication date means a given article
+    # (prompts/about.toml): the meant article scored 0.51-0.83, the others at most 0.38, on the first
+    # 14 questions of bench/byline-questions.jsonl (README, Quality).
+    article_threshold: float = 0.45
     # P("Yes") the verifier must give an answer: a lower bar, as the judge already vouched for the passage.
     support_threshold: float = 0.5
     judge_passages: int = 3
