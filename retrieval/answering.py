@@ -38,14 +38,15 @@ from retrieval.prompt_templates import PromptLibrary, PromptTemplate
 from retrieval.retriever import HybridSearch
 from retrieval.settings import Settings
 from retrieval.store import Hit
+from retrieval.tidying import SENTENCE_END, as_sentences, without_cut_off_end, without_repeats, without_sentences
 
 REFUSAL_MARKER = "NOT_IN_ARTICLES"
-# Between sentences of an answer: after ".", "!", "?" or a citation, before a capital or a quote.
-_SENTENCE_END = re.compile(r"(?<=[.!?\]])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
 # Sentence-initial words that read lower-case after "According to an article of …, ".
 _LOWER_AFTER_PREFIX = {"a", "an", "this", "le", "la", "l'", "un", "une", "il", "elle", "ils", "elles", "ce", "cette",
                        "el", "ella", "ellos", "lo", "gli", "i", "una", "lui", "lei", "loro", "o", "os", "as", "um",
                        "uma", "ele", "ela", "de", "het", "een", "hij", "zij"} | SENTENCE_OPENERS
+# French and Italian articles and pronouns cut before a vowel: "L'article …", "D'autres …".
+_ELIDED = {"l'", "d'", "j'", "c'", "qu'", "s'", "n'", "un'", "dell'", "all'"}
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premier|deuxième|troisième|dernier"
             r"|primer|segundo|tercer|último)")
 # "According to the first excerpt, …": the prompt's word for a passage, meaningless to a reader who sees
@@ -146,7 +147,8 @@ def lowered_after_prefix(text: str) -> str:
     it only opens the sentence ("the", "in", "about 300"), a name left as it is ("Fayez", "Al Gore")."""
     first = text.split(" ", 1)[0]
     folded = text.lower()
-    if first.lower() in _LOWER_AFTER_PREFIX or \
+    elided = re.match(r"(\w+['’])[a-zà-ÿ]", first)  # "L'article", "D'autres"; not "D'Alema"
+    if first.lower() in _LOWER_AFTER_PREFIX or (elided and elided.group(1).lower().replace("’", "'") in _ELIDED) or \
             any(folded.startswith(phrase + " ") for words in QUALIFIER_WORDS.values() for phrase in words.values()):
         return text[0].lower() + text[1:]
     return text
@@ -170,16 +172,7 @@ def without_excerpt_sentences(text: str) -> str:
     """The answer without the sentences after its first that talk of the excerpts ("The second excerpt
     states that …"): a small model pads its answer so, often of excerpts that said no such thing.
     Their citations stay with what is kept."""
-    first, *rest = _SENTENCE_END.split(text)
-    kept, dropped = [first], []
-    for sentence in rest:
-        (dropped if _EXCERPT_SENTENCE.match(sentence) else kept).append(sentence)
-    if not dropped:
-        return text
-    answer = " ".join(kept)
-    cited = set(re.findall(r"\[\d+\]", answer))
-    lost = [c for s in dropped for c in re.findall(r"\[\d+\]", s) if c not in cited]
-    return answer + (" " + "".join(dict.fromkeys(lost)) if lost else "")
+    return without_sentences(text, lambda sentence, kept: bool(_EXCERPT_SENTENCE.match(sentence)))
 
 
 def without_question_echo(text: str, question: str) -> str:
@@ -555,8 +548,9 @@ class AnswerPipeline:
     def _draft(self, state: dict[str, Any], passages: list[Hit]) -> str:
         """The model's answer over ``passages`` as the checks read it: rewritten wholly in the
         question's language if it kept the article's words, without talk of excerpts."""
-        written = without_question_echo(self._write(state, passages), state["standalone"])
-        return without_excerpt_sentences(without_excerpt_talk(self._polish(state, written, passages)))
+        written = without_cut_off_end(as_sentences(self._write(state, passages)))
+        written = without_question_echo(written, state["standalone"])
+        return without_repeats(without_excerpt_sentences(without_excerpt_talk(self._polish(state, written, passages))))
 
     def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
         """The number of an uncited passage from an older article that also answers the question
@@ -623,7 +617,7 @@ class AnswerPipeline:
         kept: list[str] = []
         invented: set[float] = set()
         cut_any = False
-        for sentence in _SENTENCE_END.split(text):
+        for sentence in SENTENCE_END.split(text):
             extra = unstated(sentence)
             if extra and not asked_when:
                 # A date the model reckoned itself ("Dienstagabend" under an article of Wednesday 5 June

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answering import counts_nothing, echoes_question
+from retrieval.answering import counts_nothing, echoes_question, lowered_after_prefix
 from retrieval.errors import BadInputError
 from tests.conftest import SAMPLE
 from tests.fakes import FakeScriptedLLM
@@ -455,3 +455,41 @@ def test_fake_llm_count_without_a_number_gets_one_look_at_the_judged_passage_alo
     assert not answer.abstained, answer.reason
     assert answer.answer == "The United States will send about 20 soldiers [1]."
     assert "twin digit" in answer.checks["withdrawn"]
+
+
+def test_fake_llm_summary_as_a_numbered_list_keeps_its_items(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """"Résume l'article sur le tsunami" drew eight numbered facts; the numbers check read the markers
+    "2." and "3." as numbers the article never gives and cut every item but a fragment."""
+    reply = ("L'article résume les faits suivants :\n\n1. Plus de 800 personnes sont mortes [1].\n"
+             "2. Un petit garçon a été retrouvé dans les égouts\n"
+             "3. Une femme a été libérée après deux jours sous les ruines [1]")
+    answer = engine_over(make_engine, TSUNAMI, reply).ask("Résume l'article sur le tsunami en Indonésie.")
+    assert not answer.abstained, answer.reason
+    assert answer.answer == ("L'article résume les faits suivants : Plus de 800 personnes sont mortes [1]. Un petit "
+                             "garçon a été retrouvé dans les égouts. Une femme a été libérée après deux jours sous "
+                             "les ruines [1].")
+
+
+def test_fake_llm_sentence_cut_off_by_the_token_limit_is_left_out(make_engine) -> None:  # type: ignore[no-untyped-def]
+    reply = "A little boy was found in the sewers [1]. The article stresses the tragedy caused"
+    answer = engine_over(make_engine, TSUNAMI, reply).ask("Who was found in Palu?")
+    assert answer.answer == "A little boy was found in the sewers [1]."
+
+
+def test_fake_llm_sentence_said_twice_is_said_once(make_engine) -> None:  # type: ignore[no-untyped-def]
+    """Seen over the samples: a summary of the Macedonian referendum gave two of its sentences twice."""
+    reply = ("A boy was found in the sewers [1]. A woman was freed after two days [1]. "
+             "A boy was found in the sewers. A woman was freed after two days [1].")
+    answer = engine_over(make_engine, TSUNAMI, reply).ask("What did the rescuers in Palu find?")
+    assert answer.answer == "A boy was found in the sewers [1]. A woman was freed after two days [1]."
+
+
+@pytest.mark.parametrize(("answer", "after_the_date"), [
+    # seen: "D'après un article du 2 octobre 2018, L'article sur le tsunami …"
+    ("L'article résume les faits", "l'article résume les faits"),
+    ("D’autres élèves sont piégés", "d’autres élèves sont piégés"),
+    ("D'Alema a déclaré", "D'Alema a déclaré"),  # a name stays as it is
+    ("Fayez al-Serraj leads it", "Fayez al-Serraj leads it"),
+])
+def test_an_answer_reads_on_after_the_article_s_date(answer: str, after_the_date: str) -> None:
+    assert lowered_after_prefix(answer) == after_the_date
