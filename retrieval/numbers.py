@@ -169,12 +169,13 @@ def spelled_as_in(text: str, passages: str, lang: str) -> str:
 # so is German "fast" (almost), which an English passage uses for speed ("a fast 100 metres").
 _QUALIFIERS = {
     "more": ("plus de", "mas de", "mehr als", "uber", "more than", "depasse les", "depassent les", "depassant les",
-             "au-dela de", "supera el", "supera los", "superan los", "ubersteigt", "exceeds", "exceeding"),
-    "least": ("au moins", "al menos", "mindestens", "at least"),
+             "au-dela de", "supera el", "supera los", "superan los", "ubersteigt", "exceeds", "exceeding",
+             "piu di", "oltre", "mais de"),
+    "least": ("au moins", "al menos", "mindestens", "at least", "almeno", "pelo menos"),
     "about": ("environ", "quelque", "unos", "unas", "alrededor de", "aproximadamente", "etwa", "rund",
               "ungefahr", "circa", "about", "around", "roughly", "approximately"),
-    "nearly": ("pres de", "presque", "cerca de", "casi", "knapp", "nearly", "almost", "close to"),
-    "less": ("moins de", "menos de", "weniger als", "less than", "fewer than"),
+    "nearly": ("pres de", "presque", "cerca de", "casi", "knapp", "nearly", "almost", "close to", "quasi", "quase"),
+    "less": ("moins de", "menos de", "weniger als", "less than", "fewer than", "meno di"),
 }
 # The same, as an answer in that language writes it.
 QUALIFIER_WORDS = {
@@ -182,6 +183,8 @@ QUALIFIER_WORDS = {
     "fr": {"more": "plus de", "least": "au moins", "about": "environ", "nearly": "près de", "less": "moins de"},
     "es": {"more": "más de", "least": "al menos", "about": "unos", "nearly": "casi", "less": "menos de"},
     "de": {"more": "mehr als", "least": "mindestens", "about": "etwa", "nearly": "fast", "less": "weniger als"},
+    "it": {"more": "più di", "least": "almeno", "about": "circa", "nearly": "quasi", "less": "meno di"},
+    "pt": {"more": "mais de", "least": "pelo menos", "about": "cerca de", "nearly": "quase", "less": "menos de"},
 }
 _QUALIFIED = {kind: re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")\s+(?:d')?$")
               for kind, words in _QUALIFIERS.items()}

@@ -58,6 +58,9 @@ NEWS = ("Indonésie : le bilan des victimes du tsunami s'alourdit, on compte plu
     ("The United States will send 20 soldiers [1].", "en", "The United States will send about 20 soldiers [1]."),
     ("They stay for three months [1].", "en", "They stay for at least three months [1]."),
     ("Se cuentan 800 muertos [1].", "es", "Se cuentan más de 800 muertos [1]."),
+    # seen: "Secondo un articolo del 2 ottobre 2018, 800 persone sono morte nello tsunami"
+    ("800 persone sono morte nello tsunami [1].", "it", "Più di 800 persone sono morte nello tsunami [1]."),
+    ("Os Estados Unidos vão enviar 20 soldados [1].", "pt", "Os Estados Unidos vão enviar cerca de 20 soldados [1]."),
     # left alone: hedged already, in any words; a number the passages do not hedge; a language without words
     ("Over 800 people died [1].", "en", "Over 800 people died [1]."),
     ("Nearly 800 people died [1].", "en", "Nearly 800 people died [1]."),
@@ -66,6 +69,13 @@ NEWS = ("Indonésie : le bilan des victimes du tsunami s'alourdit, on compte plu
 ])
 def test_a_number_the_article_hedges_stays_hedged(answer: str, lang: str, expected: str) -> None:
     assert hedged_as_in(answer, NEWS, lang) == expected
+
+
+def test_an_italian_or_portuguese_passage_s_bound_is_read() -> None:
+    assert hedged_as_in("800 people died [1].", "Lo tsunami ha fatto più di 800 morti.", "en") == \
+        "More than 800 people died [1]."
+    assert hedged_as_in("800 people died [1].", "O tsunami deixou pelo menos 800 mortos.", "en") == \
+        "At least 800 people died [1]."
 
 
 def test_a_number_also_stated_plainly_or_over_a_time_is_not_hedged() -> None:
