@@ -66,6 +66,13 @@ HEADLINE_WORDS = 4
 _ECHO = "the answer only repeats the question"
 _INVENTED = "the answer states numbers the articles do not give"
 _NO_COUNT = "the answer gives no number to a question of how many"
+_ONLY_WHERE = "the answer only says where the answer is"
+# "The answer is in the first and second paragraphs of the first excerpt." (seen in Portuguese): the
+# model pointing at the passages instead of answering; accents folded.
+_POINTS_AT_PASSAGES = re.compile(
+    r"\b(?:the answer (?:is|can be found|lies|appears) (?:in|on)|la reponse (?:se trouve|est|figure) (?:dans|au)"
+    r"|la respuesta (?:se encuentra|esta|aparece) en|a resposta (?:esta|se encontra|encontra-se|aparece) n[oa]"
+    r"|die antwort (?:steht|findet sich|ist) (?:in|im)|la risposta (?:si trova|e) (?:nel|in))\b")
 _NO_RECORD = {"author": "no article the question means has its author on record",
               "date": "no article the question means has its publication date on record"}
 # "How many …?" in the languages answers are checked in (accents folded), and the words of an answer of
@@ -165,7 +172,7 @@ def without_excerpt_talk(text: str) -> str:
 # A sentence about a passage rather than the news: "The second excerpt states that …", "Excerpt 3 also …".
 _EXCERPT_SENTENCE = re.compile(
     r"^\W*(?:(?:in|according to|as in)\s+)?(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?"
-    r"(?:excerpts?|extraits?|extractos?|fragmentos?)\b(?!\s*,)", re.IGNORECASE)
+    r"(?:excerpts?|extraits?|extractos?|fragmentos?|extratos?|excertos?|trechos?|estratt[oi])\b(?!\s*,)", re.IGNORECASE)
 
 
 def without_excerpt_sentences(text: str) -> str:
@@ -192,7 +199,8 @@ def without_question_echo(text: str, question: str) -> str:
 # Words for the passages themselves: "… expanded in the fourth scale in excerpt [2]" says where, not what.
 _SOURCE_TALK = frozenset({"excerpt", "excerpts", "extract", "extracts", "extrait", "extraits", "extracto",
                           "extractos", "fragmento", "fragmentos", "passage", "passages", "article", "articles",
-                          "articulo", "articulos", "artikel", "auszug"})
+                          "articulo", "articulos", "artikel", "auszug", "extrato", "extratos", "excerto",
+                          "excertos", "trecho", "trechos", "estratto", "estratti"})
 
 
 def _content_words(text: str, ignored: frozenset[str] = frozenset()) -> Counter[str]:
@@ -411,7 +419,8 @@ class AnswerPipeline:
         chosen: Hit | None = state.get("chosen")
         if not cited and text and REFUSAL_MARKER not in text:
             state["checks"]["withdrawn"] = text  # what the checks stopped, shown by ``eval --details``
-            if reason.startswith((_ECHO, _INVENTED, _NO_COUNT)) and chosen is not None and len(relevant) > 1:
+            if reason.startswith((_ECHO, _INVENTED, _NO_COUNT, _ONLY_WHERE)) and chosen is not None \
+                    and len(relevant) > 1:
                 # A misreading among several excerpts ("11 tackles" where the vouched-for passage says
                 # 118; "Martin Luther went to Wittenberg to hear Luther"): one more look at that passage
                 # alone, under the same checks, as after a refusal.
@@ -641,6 +650,8 @@ class AnswerPipeline:
         """Why the answer cannot stand on its cited passages, or '' when it can."""
         if echoes_question(text, state["standalone"]):
             return _ECHO
+        if _POINTS_AT_PASSAGES.search(fold(text)):
+            return _ONLY_WHERE
         if counts_nothing(text, state["standalone"]):
             return _NO_COUNT
         system = self.prompts.get(state["prompt"], kind="answer").system

@@ -304,6 +304,10 @@ def test_fake_llm_answer_withdrawn_among_excerpts_gets_one_look_at_the_judged_pa
 @pytest.mark.parametrize(("question", "reply"), [
     ("How many soldiers will the US send to Libya?", "The US will send 11 soldiers [1]."),  # a number invented
     ("Who leads the unity government?", "The unity government is led by its leaders [1]."),  # an echo
+    # seen in Portuguese: "The answer is in the first and second paragraphs of the first excerpt."
+    ("Quantos soldados os Estados Unidos querem enviar para a Líbia?",
+     "A resposta está no primeiro e segundo parágrafos do primeiro extrato. [1]"),
+    ("Who leads the unity government?", "The answer can be found in the second paragraph [1]."),
 ])
 def test_fake_llm_answer_withdrawn_again_on_the_judged_passage_alone_is_refused(  # type: ignore[no-untyped-def]
         engine_with, question: str, reply: str) -> None:
