@@ -45,8 +45,11 @@ def fake_reply(prompt: str) -> str:
     question = prompt.rsplit("Question: ", 1)[-1]
     if "explode" in question:
         raise RuntimeError("backend exploded")
-    if "long answer" in question:
-        return " ".join(["Fayez al-Serraj leads the government of national unity, as the article says [1]."] * 70)
+    if "long answer" in question:  # seventy different sentences: a sentence said twice is said once
+        return " ".join(f"Fayez al-Serraj leads the government of national unity, {how} {where}, as the article "
+                        "says [1]." for how in ("clearly", "plainly", "again", "firmly", "openly", "still", "now")
+                        for where in ("in Tripoli", "in Libya", "at the base", "for the UN", "for Vienna",
+                                      "in the text", "in the report", "by name", "in French", "in print"))
     if "Macedonia" in question:
         return "Gjorge Ivanov boycotted the referendum [1]." if "Macédoine" in prompt else "NOT_IN_ARTICLES"
     if "envoy" in question:
