@@ -412,7 +412,7 @@ class AnswerPipeline:
 
     def cite(self, state: dict[str, Any]) -> Answer:
         relevant: list[Hit] = state["relevant"]
-        if state.get("asked_field") and relevant:
+        if state.get("asked_field"):  # set with its one passage, see judge
             # Read from the article's record, not written by the model: nothing for the checks to doubt.
             return self._answer(state, state["text"], [1], "", relevant)
         text, cited, reason = self._checked(state, state.get("text", ""), relevant)
@@ -531,6 +531,7 @@ class AnswerPipeline:
         article it means, among the retrieved ones whose record holds that field; ``None`` when none
         does. In rank order, until the model says the question means it (at most ``judge_passages``
         asked); without a model, the best."""
+        template = self.prompts.get("about", kind="judge")
         seen: set[str] = set()
         for hit in above:
             article = str(hit.metadata.get("article_id", hit.id))
@@ -541,7 +542,6 @@ class AnswerPipeline:
                 return hit
             if len(seen) > self.settings.judge_passages:
                 return None
-            template = self.prompts.get("about", kind="judge")
             p = yes_probability(self.llm, template.messages(passage=cited_text([hit]), question=state["standalone"]))
             state["checks"].setdefault("article", []).append(round(p, 3))
             if p >= self.settings.article_threshold:

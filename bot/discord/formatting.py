@@ -56,7 +56,8 @@ def render_answer(answer: Answer) -> str:
         lines.append("**Sources**")
         for s in answer.sources:
             where = s.url or s.source.rsplit("/", 1)[-1]
-            date = f" ({', '.join(escape_markdown(x) for x in (s.date, s.author) if x)})" if s.date or s.author else ""
+            dated = ", ".join(escape_markdown(x) for x in (s.date, s.author) if x)
+            date = f" ({dated})" if dated else ""
             link = f"<{where}>" if where.startswith(("http://", "https://")) else f"`{where.replace('`', '')}`"
             quote = escape_markdown(s.snippet[:180].replace("\n", " "))
             lines.append(f"[{s.n}] **{escape_markdown(s.title)}**{date} — {link}\n> {quote}")
