@@ -23,6 +23,13 @@ from retrieval.dates import DayParts, according_to, asks_when, earlier_account, 
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold, tokenize
 from retrieval.language import detect_language, language_name, untranslated_words
+from retrieval.latest import (
+    asks_whats_new,
+    latest_list,
+    newest_articles,
+    with_listed_article,
+    without_article_named,
+)
 from retrieval.llm.backends import invoke_text, yes_probability
 from retrieval.numbers import (
     QUALIFIER_WORDS,
@@ -322,7 +329,19 @@ class AnswerPipeline:
         history: list[tuple[str, str]] = state.get("history") or []
         question = state["question"]
         state["lang"] = detect_language(question, default="en")
-        if not history or self.llm is None:
+        if not history:
+            state["standalone"] = question
+            return state
+        listed, title = with_listed_article(question, history[-1][1], state["lang"])
+        if listed:
+            # "Tell me more about the second one." after a list of the latest articles: that article's
+            # passages alone answer it (the condensing model turned it into "What's new?").
+            state["standalone"] = listed
+            where = state.get("where")
+            state["where"] = {"title": title} if where is None else {"$and": [where, {"title": title}]}
+            state["where_is_a_hint"], state["listed_title"] = False, title
+            return state
+        if self.llm is None:
             state["standalone"] = question
             return state
         template = self.prompts.get("condense", kind="condense")
@@ -332,11 +351,20 @@ class AnswerPipeline:
                                                              language=language_name(state["lang"])))
         state["timings"]["condense"] = (time.perf_counter() - started) * 1000
         rewritten = rewritten.strip().strip('"').splitlines()[0].strip() if rewritten.strip() else ""
+        if asks_whats_new(rewritten) and not asks_whats_new(question):
+            rewritten = ""  # "Tell me more about the Berners-Lee story" came back as "What's new?"
         state["standalone"] = rewritten if 3 <= len(rewritten) <= 4 * len(question) + 200 else question
         return state
 
     def retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
+        if asks_whats_new(state["standalone"]):
+            state["latest"] = True  # see retrieval/latest.py: the records answer, not a search
+            state["hits"] = self._latest(state, state.get("where"))
+            if not state["hits"] and state.get("where_is_a_hint"):
+                state["hits"] = self._latest(state, None)  # nothing "today": the newest, with their dates
+            state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
+            return state
         hits = self.search.search(state["standalone"], state["collections"], state["k"], where=state.get("where"))
         if state.get("where_is_a_hint") and not self.above_floor(hits):
             # "in 2016" read as a publication period found nothing dated then: search everything
@@ -351,8 +379,14 @@ class AnswerPipeline:
         above = self.above_floor(state["hits"])
         state["checks"]["similarity"] = [round(h.score, 3) for h in state["hits"]]
         state["relevant"] = []
-        if not state["hits"] and state.get("where") is not None and not state.get("where_is_a_hint"):
+        if not state["hits"] and state.get("listed_title"):
+            state["reason"] = "the article the question names is no longer on record"
+        elif not state["hits"] and state.get("where") is not None and not state.get("where_is_a_hint"):
             state["reason"] = "no article was published in that period (undated articles are left out of it)"
+        elif state.get("latest"):
+            state["relevant"] = state["hits"]
+            if not state["hits"]:
+                state["reason"] = "no article is on record"
         elif (field := asked_field(state["standalone"])) and (above or self.llm is not None):
             # The model, shown no byline, named a man quoted in the article as its author: an article
             # without one on record gets a refusal, not a guess. The words of such a question ("Who is
@@ -375,6 +409,11 @@ class AnswerPipeline:
                 if p >= self.settings.relevance_threshold:
                     chosen = hit
                     break
+            if chosen is None and state.get("listed_title") and above:
+                # The user named the article ("Tell me more about the second one."), its passages
+                # alone were searched: the judge, asked whether one answers "Parle-moi de l'article
+                # « … »", said no to all three. The support check still reads the answer.
+                chosen = above[0]
             if chosen is None:
                 chosen = self._answering_headline(state)
             if chosen is None:
@@ -390,6 +429,8 @@ class AnswerPipeline:
         relevant: list[Hit] = state["relevant"]
         if not relevant:
             state["text"] = ""
+        elif state.get("latest"):
+            state["text"] = latest_list(relevant, state["lang"])
         elif state.get("asked_field"):
             meant = relevant[0].metadata  # the answer is the record's, see _article_asked_about
             state["text"] = about_article(state["asked_field"], str(meant.get("title", "")),
@@ -415,6 +456,8 @@ class AnswerPipeline:
         if state.get("asked_field"):  # set with its one passage, see judge
             # Read from the article's record, not written by the model: nothing for the checks to doubt.
             return self._answer(state, state["text"], [1], "", relevant)
+        if state.get("latest") and relevant:
+            return self._answer(state, state["text"], list(range(1, len(relevant) + 1)), "", relevant)
         text, cited, reason = self._checked(state, state.get("text", ""), relevant)
         chosen: Hit | None = state.get("chosen")
         if not cited and text and REFUSAL_MARKER not in text:
@@ -526,6 +569,9 @@ class AnswerPipeline:
                 return hit
         return None
 
+    def _latest(self, state: dict[str, Any], where: dict[str, Any] | None) -> list[Hit]:
+        return newest_articles(self.search.store, self.embeddings.name, state["collections"], state["k"], where)
+
     def _article_asked_about(self, state: dict[str, Any], field: str, above: list[Hit]) -> Hit | None:
         """For a question of who wrote an article or when it was published, the best passage of the
         article it means, among the retrieved ones whose record holds that field; ``None`` when none
@@ -559,6 +605,8 @@ class AnswerPipeline:
         question's language if it kept the article's words, without talk of excerpts."""
         written = without_cut_off_end(as_sentences(self._write(state, passages)))
         written = without_question_echo(written, state["standalone"])
+        if state.get("listed_title"):
+            written = without_article_named(written, state["listed_title"])
         return without_repeats(without_excerpt_sentences(without_excerpt_talk(self._polish(state, written, passages))))
 
     def _older_account(self, state: dict[str, Any], relevant: list[Hit], cited: list[int]) -> int:
@@ -648,7 +696,9 @@ class AnswerPipeline:
 
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
         """Why the answer cannot stand on its cited passages, or '' when it can."""
-        if echoes_question(text, state["standalone"]):
+        # The headline a follow-up named ("Who won the race in the article « …Lewis Hamilton… »?") is
+        # not the asker's words: an answer may take its names.
+        if echoes_question(text, state["standalone"].replace(state.get("listed_title", "\0"), "")):
             return _ECHO
         if _POINTS_AT_PASSAGES.search(fold(text)):
             return _ONLY_WHERE

@@ -361,6 +361,15 @@ class VectorStore:
         page = self._get(coll, include=["documents", "metadatas"])
         return page["ids"], page["documents"], page["metadatas"]
 
+    def first_chunks(self, coll: Any, collection_name: str, where: dict[str, Any] | None = None) -> list[Hit]:
+        """The first chunk of every stored article (of every version being written), as hits with no
+        similarity (0): what lists articles by their records rather than by a question."""
+        first: dict[str, Any] = {"chunk_index": 0}
+        page = self._get(coll, where={"$and": [first, where]} if where else first,
+                         include=["documents", "metadatas"])
+        return [Hit(id=i, text=d, metadata=m, score=0.0, collection=collection_name)
+                for i, d, m in zip(page["ids"], page["documents"], page["metadatas"], strict=False)]
+
     def get_by_ids(self, coll: Any, ids: list[str],
                    where: dict[str, Any] | None = None) -> list[tuple[str, str, dict[str, Any], Any]]:
         """(id, text, metadata, vector) of the chunks that can be read; none when the embedded store
