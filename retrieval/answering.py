@@ -19,6 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.bylines import about_article, asked_field
+from retrieval.citations import CITATION, citations_in, merged_citations, without_citations
 from retrieval.dates import DayParts, according_to, asks_when, earlier_account, on_one_of, without_dates
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold, tokenize
@@ -212,7 +213,7 @@ _SOURCE_TALK = frozenset({"excerpt", "excerpts", "extract", "extracts", "extrait
 
 def _content_words(text: str, ignored: frozenset[str] = frozenset()) -> Counter[str]:
     """Words of four letters or more, cut to four, and every number ("two" answers "how many"), counted."""
-    return Counter(w if w.isdigit() else w[:4] for w in tokenize(re.sub(r"\[\d+\]", "", text))
+    return Counter(w if w.isdigit() else w[:4] for w in tokenize(without_citations(text))
                    if w not in ignored and (len(w) >= 4 or numbers_in(w)))
 
 
@@ -236,7 +237,7 @@ def counts_nothing(answer: str, question: str) -> bool:
     """Whether an answer to "How many …?" states no number, nor that there are none: the small model
     read "une vingtaine de soldats" as 'a "twin digit" number of soldiers', which states nothing the
     numbers check could compare and which the support check passed (0.91)."""
-    return bool(_ASKS_COUNT.search(fold(question))) and not numbers_in(re.sub(r"\[\d+\]", "", answer)) \
+    return bool(_ASKS_COUNT.search(fold(question))) and not numbers_in(without_citations(answer)) \
         and not _NONE_OR_ONE.search(fold(answer))
 
 
@@ -261,13 +262,6 @@ def _name_completions(answer: str, question: str) -> Counter[str]:
         if repeated and words.keys() - capitalised:
             completions += words
     return completions
-
-
-def merged_citations(text: str) -> str:
-    """Citations side by side as one run, each once: "Ri Yong Ho [1] [1][2] [3]" → "… [1][2][3]"."""
-    def merge(run: re.Match[str]) -> str:
-        return " " + "".join(f"[{n}]" for n in sorted({int(n) for n in re.findall(r"\d+", run.group(0))}))
-    return re.sub(r"(?:\s*\[\d+\]){2,}", merge, text)
 
 
 def snippet_of(text: str, limit: int = 200) -> str:
@@ -502,18 +496,17 @@ class AnswerPipeline:
         (none when it is withdrawn), and why it was withdrawn or found nothing ('' when it stands)."""
         reason = state.get("reason", "")
         cited: list[int] = []
-        if not re.search(r"\w", re.sub(r"\[\d+\]", "", text)):
+        if not re.search(r"\w", without_citations(text)):
             text = ""  # citations and nothing else ("[1] [2] [3]") answer nothing
         if relevant and text and REFUSAL_MARKER not in text:
-            cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 1 <= int(n) <= len(relevant)})
+            cited = sorted({n for n in citations_in(text) if 1 <= n <= len(relevant)})
             if not cited:
                 cited = [1]
                 text = f"{text} [1]"
-            text = re.sub(r"\[(\d+)\]", lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(relevant) else "",
-                          text)
+            text = CITATION.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(relevant) else "", text)
             text = merged_citations(text)
             text, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
-            cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)}) or cited
+            cited = sorted(set(citations_in(text))) or cited
             cited_hits = [relevant[n - 1] for n in cited]
             passages = cited_text(cited_hits)
             # The hedge first: the support check reads the claim the reader will see ("more than 20%"
@@ -643,8 +636,8 @@ class AnswerPipeline:
         rewritten = invoke_text(self.llm, messages).strip()
         state["timings"]["polish"] = (time.perf_counter() - started) * 1000
         state["checks"]["polished"] = True
-        citations = set(re.findall(r"\[\d+\]", text))
-        if not rewritten or set(re.findall(r"\[\d+\]", rewritten)) != citations or \
+        citations = set(citations_in(text))
+        if not rewritten or set(citations_in(rewritten)) != citations or \
                 not 0.5 * len(text) <= len(rewritten) <= 2 * len(text):
             return text
         return rewritten
@@ -664,7 +657,7 @@ class AnswerPipeline:
         allowed |= {float(day[:4]) for day in published if day}  # "in 2024" as well as "on June 5, 2024"
 
         def unstated(sentence: str) -> set[float]:
-            return numbers_in(re.sub(r"\[\d+\]", "", without_dates(sentence, lambda d: on_one_of(d, published)))) \
+            return numbers_in(without_citations(without_dates(sentence, lambda d: on_one_of(d, published)))) \
                 - allowed
 
         def reckoned(day: DayParts) -> bool:
@@ -690,8 +683,8 @@ class AnswerPipeline:
         if not kept:
             return text, f"{_INVENTED} ({', '.join(map(str, sorted(invented)))})"
         trimmed = " ".join(kept)
-        if not re.search(r"\[\d+\]", trimmed):
-            trimmed += " " + "".join(dict.fromkeys(re.findall(r"\[\d+\]", text)))
+        if not CITATION.search(trimmed):
+            trimmed += " " + "".join(dict.fromkeys(f"[{n}]" for n in citations_in(text)))
         return trimmed, ""
 
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
@@ -714,7 +707,7 @@ class AnswerPipeline:
             template = self.prompts.get("verify", kind="verify")
             started = time.perf_counter()
             p = yes_probability(self.llm, template.messages(
-                passage=passages, question=state["standalone"], answer=re.sub(r"\s*\[\d+\]", "", text)))
+                passage=passages, question=state["standalone"], answer=without_citations(text)))
             state["timings"]["verify"] = (time.perf_counter() - started) * 1000
             state["checks"]["verify"] = round(p, 3)
             if p < self.settings.support_threshold:

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from retrieval.citations import without_citations
 from retrieval.keyword import fold
 
 LANGUAGE_NAMES = {
@@ -113,7 +114,7 @@ def untranslated_words(answer: str, passages: str, question: str, answer_lang: s
     """
     passage_words = {fold(w) for w in _WORD.findall(passages)}
     question_words = {fold(w) for w in _WORD.findall(question)}
-    words = _WORD.findall(re.sub(r"\[\d+\]", " ", answer))
+    words = _WORD.findall(without_citations(answer, " "))
     # Letters of a script the question is not written in, taken from the passages, are untranslated
     # whatever the word lists say: "the Libyan National团结 Government" over a Chinese article. Latin
     # letters excepted: a Chinese answer may well keep the name "Fayez al-Serraj" as written.

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from retrieval.citations import citations_in, without_citations
+
 # Between sentences of an answer: after ".", "!", "?" or a citation, before a capital or a quote.
 SENTENCE_END = re.compile(r"(?<=[.!?\]])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
 # "1. ", "2) ", "- ", "• " opening a line: "1.5 million" or "-3 °C" are no markers.
 _LIST_MARKER = re.compile(r"^[ \t]*(?:\d{1,2}[.)]|[-*•·])[ \t]+")
 _ENDED = re.compile(r"[.!?:;…。！？\]»”\"')]\s*$")
-_CITATION = re.compile(r"\[\d+\]")
 _ITEM_ENDED = re.compile(r"[.!?…。！？:;][\"'”»)]?\s*(?:\[\d+\]\s*)*$")
 
 
@@ -46,13 +47,13 @@ def without_sentences(text: str, drop: Callable[[str, list[str]], bool]) -> str:
 
 def _rejoined(kept: list[str], dropped: list[str]) -> str:
     answer = " ".join(kept)
-    cited = set(_CITATION.findall(answer))
-    lost = [c for s in dropped for c in _CITATION.findall(s) if c not in cited]
-    return answer + (" " + "".join(dict.fromkeys(lost)) if lost else "")
+    cited = set(citations_in(answer))
+    lost = [c for s in dropped for c in citations_in(s) if c not in cited]
+    return answer + (" " + "".join(f"[{n}]" for n in dict.fromkeys(lost)) if lost else "")
 
 
 def _said(sentence: str) -> str:
-    return re.sub(r"\W+", " ", _CITATION.sub("", sentence)).strip().lower()
+    return re.sub(r"\W+", " ", without_citations(sentence)).strip().lower()
 
 
 def without_repeats(text: str) -> str:

@@ -6,14 +6,11 @@ like ``[12]`` — in the spirit of Red-DiscordBot's ``pagify``.
 
 from __future__ import annotations
 
-import re
-
 from discord.utils import escape_markdown
 
 from retrieval.answering import Answer
 
 LIMIT = 2000
-_CITATION = re.compile(r"\[\d+\]")
 
 
 def _safe_cut(text: str, limit: int) -> int:
