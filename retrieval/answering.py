@@ -49,8 +49,12 @@ from retrieval.store import Hit
 from retrieval.tidying import SENTENCE_END, as_sentences, without_cut_off_end, without_repeats, without_sentences
 
 REFUSAL_MARKER = "NOT_IN_ARTICLES"
+# The marker as the model sometimes translates it for a question in another language: "NO_EN_ARTICLES"
+# (to a Spanish question) read as an answer, got the date prefix and passed the support check (0.68).
+_TRANSLATED_MARKER = re.compile(r"\b[A-ZÀ-Þ]+(?:_[A-ZÀ-Þ]+)+_ART[IÍ][A-ZÀ-Þ]*\b")
 # Sentence-initial words that read lower-case after "According to an article of …, ".
-_LOWER_AFTER_PREFIX = {"a", "an", "this", "le", "la", "l'", "un", "une", "il", "elle", "ils", "elles", "ce", "cette",
+_LOWER_AFTER_PREFIX = {"yes", "no", "oui", "non", "sí", "si", "sì", "sim", "não", "ja", "nein",
+                       "a", "an", "this", "le", "la", "l'", "un", "une", "il", "elle", "ils", "elles", "ce", "cette",
                        "el", "ella", "ellos", "lo", "gli", "i", "una", "lui", "lei", "loro", "o", "os", "as", "um",
                        "uma", "ele", "ela", "de", "het", "een", "hij", "zij"} | SENTENCE_OPENERS
 # French and Italian articles and pronouns cut before a vowel: "L'article …", "D'autres …".
@@ -160,7 +164,7 @@ def abstain_message(lang: str) -> str:
 def lowered_after_prefix(text: str) -> str:
     """The answer as it reads after "According to an article of …, ": its first word lower-case when
     it only opens the sentence ("the", "in", "about 300"), a name left as it is ("Fayez", "Al Gore")."""
-    first = text.split(" ", 1)[0]
+    first = text.split(" ", 1)[0].rstrip(",")  # "Yes, Hamilton won."
     folded = text.lower()
     elided = re.match(r"(\w+['’])[a-zà-ÿ]", first)  # "L'article", "D'autres"; not "D'Alema"
     if first.lower() in _LOWER_AFTER_PREFIX or (elided and elided.group(1).lower().replace("’", "'") in _ELIDED) or \
@@ -591,7 +595,7 @@ class AnswerPipeline:
         template: PromptTemplate = self.prompts.get(state["prompt"], kind="answer")
         messages = template.messages(context=format_context(passages), question=state["standalone"],
                                      language=language_name(state["lang"]), today=dt.date.today().isoformat())
-        return invoke_text(self.llm, messages).strip()
+        return _TRANSLATED_MARKER.sub(REFUSAL_MARKER, invoke_text(self.llm, messages).strip())
 
     def _draft(self, state: dict[str, Any], passages: list[Hit]) -> str:
         """The model's answer over ``passages`` as the checks read it: rewritten wholly in the

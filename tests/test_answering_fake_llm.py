@@ -106,6 +106,18 @@ def test_fake_llm_refusal_marker_means_abstention(engine_with) -> None:  # type:
         "記事には書かれていません。"
 
 
+@pytest.mark.parametrize(("reply", "question", "refusal"), [
+    # seen over the samples: read as an answer, it got the date prefix and passed the support check
+    ("Según un artículo, NO_EN_ARTICLES [1]", "¿Quién dirige el gobierno de unidad?", "Los artículos no lo dicen."),
+    ("PAS_DANS_LES_ARTICLES", "Qui dirige le gouvernement d'union ?", "Les articles ne le disent pas."),
+    ("NICHT_IN_DEN_ARTIKELN", "Wer führt die Einheitsregierung?", "Die Artikel sagen dazu nichts."),
+])
+def test_fake_llm_the_refusal_marker_translated_is_a_refusal(engine_with, reply: str, question: str,
+                                                             refusal: str) -> None:  # type: ignore[no-untyped-def]
+    answer = engine_with(reply=reply).ask(question)
+    assert answer.abstained and answer.sources == [] and answer.answer == refusal
+
+
 def test_fake_llm_citations_side_by_side_are_shown_once_each(engine_with) -> None:  # type: ignore[no-untyped-def]
     answer = engine_with(reply="Fayez al-Serraj leads the unity government [1] [1][1].").ask(
         "who leads the unity government?")
@@ -493,6 +505,10 @@ def test_fake_llm_sentence_said_twice_is_said_once(make_engine) -> None:  # type
     ("L'article résume les faits", "l'article résume les faits"),
     ("D’autres élèves sont piégés", "d’autres élèves sont piégés"),
     ("D'Alema a déclaré", "D'Alema a déclaré"),  # a name stays as it is
+    # seen: "According to an article of 6 October 2018, Yes, Hamilton won the Russian Grand Prix."
+    ("Yes, Hamilton won", "yes, Hamilton won"),
+    ("Oui, Hamilton a gagné", "oui, Hamilton a gagné"),
+    ("Norway won", "Norway won"),
     ("Fayez al-Serraj leads it", "Fayez al-Serraj leads it"),
 ])
 def test_an_answer_reads_on_after_the_article_s_date(answer: str, after_the_date: str) -> None:
