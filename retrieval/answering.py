@@ -52,6 +52,8 @@ REFUSAL_MARKER = "NOT_IN_ARTICLES"
 # The marker as the model sometimes translates it for a question in another language: "NO_EN_ARTICLES"
 # (to a Spanish question) read as an answer, got the date prefix and passed the support check (0.68).
 _TRANSLATED_MARKER = re.compile(r"\b[A-ZÀ-Þ]+(?:_[A-ZÀ-Þ]+)+_ART[IÍ][A-ZÀ-Þ]*\b")
+# An answer that says yes to the question: what it affirms is its own claim, numbers included.
+_AFFIRMS = re.compile(r"\W*(?:yes|oui|s[ií]|ja|sì|sim)\b", re.I)
 # Sentence-initial words that read lower-case after "According to an article of …, ".
 _LOWER_AFTER_PREFIX = {"yes", "no", "oui", "non", "sí", "si", "sì", "sim", "não", "ja", "nein",
                        "a", "an", "this", "le", "la", "l'", "un", "une", "il", "elle", "ils", "elles", "ce", "cette",
@@ -653,8 +655,12 @@ class AnswerPipeline:
         if not self.settings.grounding_check:
             return text, ""
         passages = cited_text(cited)
-        # Numbers the question itself states are not the model's claims ("on a 3rd and nine").
-        allowed = numbers_in(passages) | numbers_in(state["standalone"]) | numbers_in(state["question"])
+        # Numbers the question itself states are not the model's claims ("on a 3rd and nine"), unless
+        # the answer says yes to them: "Did China report a 40% rise in HIV cases?" got "Yes, China
+        # reported a 40% rise" over "une hausse de 14 %" (support check 0.78).
+        allowed = numbers_in(passages)
+        if not _AFFIRMS.match(text):
+            allowed |= numbers_in(state["standalone"]) | numbers_in(state["question"])
         text = rejoin_split_groups(text, allowed)
         # The model reads each passage under its publication date: "on June 5, 2024" may come from there.
         published = [str(h.metadata.get("date", "")) for h in cited]

@@ -190,6 +190,26 @@ MARCH = {"doc_id": "marche", "title": "Marche à Tripoli", "lang": "fr",
                  "nationale, selon la police. Le cortège a parcouru 1,5 kilomètre jusqu'à la place des Martyrs."}
 
 
+HIV = {"doc_id": "vih", "title": "VIH / Sida : La Chine signale une hausse de 14 % de nouveaux cas", "lang": "fr",
+       "text": "La Chine a indiqué une augmentation de 14 % du nombre de ses habitants atteints du VIH et du sida. "
+               "Près de 40 000 nouveaux cas ont été signalés au deuxième trimestre de 2018."}
+
+
+@pytest.mark.parametrize(("question", "reply", "stands"), [
+    ("Did China report a 40% rise in HIV cases?", "Yes, China reported a 40% rise in HIV cases. [1]", False),
+    ("Did China report a 14% rise in HIV cases?", "Yes, China reported a 14% rise in HIV cases. [1]", True),
+    ("La Chine a-t-elle signalé une hausse de 40 % ?", "Oui, la Chine a signalé une hausse de 40 %. [1]", False),
+    # not a yes: the question's own number is no claim of the answer ("on a 3rd and nine")
+    ("What rose by 14% in China?", "The number of people with HIV rose by 14%. [1]", True),
+])
+def test_fake_llm_a_yes_to_the_question_s_number_needs_the_article_to_give_it(
+        make_engine, question: str, reply: str, stands: bool) -> None:  # type: ignore[no-untyped-def]
+    answer = engine_over(make_engine, HIV, reply).ask(question)
+    assert answer.abstained is not stands, answer.reason
+    if not stands:
+        assert answer.reason.startswith("the answer states numbers the articles do not give"), answer.reason
+
+
 def engine_over(make_engine, record: dict[str, str], reply: str, **fake: object):  # type: ignore[no-untyped-def]
     from retrieval.loading import article_from_record
 
