@@ -17,7 +17,7 @@ from retrieval.keyword import fold
 from retrieval.store import Hit, VectorStore
 
 _LATEST = r"(latest|newest|most recent|recent|new|last)"
-_NEWS_EN = r"(news|headlines?|stories|articles?|updates?|happenings)"
+_NEWS_EN = r"(news|headlines?|stories|articles?|updates?|happenings|developments)"
 _WHATS_NEW = re.compile(
     r"^(?:(?:hi|hello|hey)\s+)?(?:(?:please|pls)\s+)?(?:"
     # English
@@ -26,18 +26,21 @@ _WHATS_NEW = re.compile(
     rf"|(?:give me|tell me|show me|show|list|get me)(?: the)? (?:{_LATEST} )?{_NEWS_EN}"
     rf"|(?:the )?{_LATEST} {_NEWS_EN}|news|headlines"
     rf"|(?:what|which) (?:{_NEWS_EN} )?(?:is|are) (?:the )?{_LATEST}(?: {_NEWS_EN})?"
+    r"|what'?s going on|what is going on|what happened|what has happened|anything happen(?:ed|ing)?"
     # French
     r"|quoi de (?:neuf|nouveau)|qu'?(?:est-ce qu'?il y a|y a-t-il) de (?:neuf|nouveau)"
     r"|(?:quelles sont |donne-moi |montre-moi )?les (?:dernieres|plus recentes) (?:nouvelles|actualites|actus|infos"
     r"|informations|articles)|(?:quelles|des) nouvelles|(?:quels sont )?les derniers articles"
     r"|dernieres (?:nouvelles|actualites|infos)|quelle est l'actualite|quelles sont les actualites"
+    r"|que se passe-t-il|qu'est-ce qui se passe|que s'est-il passe|qu'est-ce qui s'est passe"
     # Spanish
     r"|que hay de nuevo|(?:cuales son )?las (?:ultimas|mas recientes) (?:noticias|novedades)"
-    r"|ultimas noticias|(?:que|alguna|hay) novedad(?:es)?(?: hay)?|que novedades hay"
+    r"|ultimas noticias|(?:que|alguna|hay) novedad(?:es)?(?: hay)?|que novedades hay|que (?:esta )?pasa(?:ndo)?"
+    r"|que ha pasado"
     # German
     r"|was gibt(?:'s| es) neues|was ist neu|gibt es (?:neuigkeiten|neues)"
     r"|(?:was sind )?die (?:neuesten|letzten|aktuellen) (?:nachrichten|meldungen|artikel|neuigkeiten)"
-    r"|(?:neueste|letzte|aktuelle) (?:nachrichten|meldungen)|neuigkeiten"
+    r"|(?:neueste|letzte|aktuelle) (?:nachrichten|meldungen)|neuigkeiten|was ist (?:los|passiert)|was passiert"
     # Italian
     r"|(?:che|quali) novita(?: ci sono)?|cosa c'e di nuovo|(?:quali sono )?le ultime (?:notizie|novita)"
     r"|ultime notizie"

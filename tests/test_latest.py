@@ -47,6 +47,8 @@ def title(n: int) -> str:
     "What's new?", "what's the latest news?", "Any news?", "What are the latest headlines?", "Latest news, please",
     "Hi, what's new today?", "Quoi de neuf ?", "Quelles sont les dernières nouvelles ?", "¿Qué hay de nuevo?",
     "Últimas noticias", "Was gibt's Neues?", "Die neuesten Nachrichten", "Che novità ci sono?", "O que há de novo?",
+    "What are the latest developments?", "What happened today?", "Que se passe-t-il ?", "¿Qué está pasando?",
+    "Was ist los?",
 ])
 def test_a_question_for_the_news_in_general_is_told_apart(question: str) -> None:
     assert asks_whats_new(question)
@@ -55,7 +57,8 @@ def test_a_question_for_the_news_in_general_is_told_apart(question: str) -> None
 @pytest.mark.parametrize("question", [
     "What's the latest news about Macedonia?", "What's new in Libya?", "What is the new name of Macedonia?",
     "Quoi de neuf en Libye ?", "What are the latest figures on HIV in China?", "Was gibt es Neues aus Dresden?",
-    "What are the new rules?", "Who won?",
+    "What are the new rules?", "Who won?", "What happened in Palu?", "What happened to the referendum?",
+    "Que s'est-il passé à Sotchi ?", "Was ist in Dresden passiert?",
 ])
 def test_a_question_about_a_subject_is_not_read_as_one_for_the_news_in_general(question: str) -> None:
     assert not asks_whats_new(question)
