@@ -30,8 +30,13 @@ def _percentile(values: list[float], q: float) -> float:
 
 def scale_figures(engine: Any, texts: list[str], questions: list[str]) -> dict[str, float]:
     """Retrieval latency at 1k, 10k and 100k chunks: the real chunks' texts and vectors, repeated
-    with a little noise on the vectors (encoding 100k chunks for real would take hours here)."""
+    with a little noise on the vectors (encoding 100k chunks for real would take hours here); and
+    the time to list the newest articles ("What's new?"), five chunks an article, each dated."""
+    import datetime as dt
+
     import numpy as np
+
+    from retrieval.latest import newest_articles
 
     rng = np.random.default_rng(0)
     base = np.asarray(engine.embeddings.embed_documents(texts), dtype=np.float32)
@@ -47,7 +52,9 @@ def scale_figures(engine: Any, texts: list[str], questions: list[str]) -> dict[s
             coll.add(ids=[f"c{i}" for i in idx], embeddings=vectors.tolist(),
                      documents=[texts[i % len(texts)] for i in idx],
                      metadatas=[{"article_id": f"a{i // 5}", "article_hash": "h", "title": f"article {i // 5}",
-                                 "lang": "es", "n_chunks": 5, "chunk_index": int(i % 5)} for i in idx])
+                                 "lang": "es", "n_chunks": 5, "chunk_index": int(i % 5),
+                                 "date": (dt.date(2015, 1, 1) + dt.timedelta(days=int(i // 5) % 3650)).isoformat()}
+                                for i in idx])
         search.search(questions[0], [name], engine.settings.k)  # the keyword index is built once, then cached
         times = []
         for q in questions:
@@ -55,6 +62,12 @@ def scale_figures(engine: Any, texts: list[str], questions: list[str]) -> dict[s
             search.search(q, [name], engine.settings.k)
             times.append((time.perf_counter() - t) * 1000)
         figures[f"retrieve_p50_ms_{size // 1000}k"] = round(statistics.median(times), 1)
+        listing = []
+        for _ in range(5):
+            t = time.perf_counter()
+            newest_articles(engine.store, engine.embeddings.name, [name], engine.settings.k)
+            listing.append((time.perf_counter() - t) * 1000)
+        figures[f"latest_p50_ms_{size // 1000}k"] = round(statistics.median(listing), 1)
         engine.store.drop(name)
     return figures
 
