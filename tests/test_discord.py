@@ -348,6 +348,26 @@ async def test_admin_attachment_is_ingested_then_answered_from_and_stays_in_its_
     assert "macedoine.txt" not in posts[2].content and "Gjorge Ivanov" not in posts[2].content
 
 
+async def test_whats_new_lists_this_server_s_articles_and_a_follow_up_reads_the_one_meant(world) -> None:  # type: ignore[no-untyped-def]
+    peer, guild_a, guild_b = world["peer"], world["a"], world["b"]
+    await ingest_attachment(peer, guild_b, "macedoine.txt", "Référendum en Macédoine\n" + MACEDONIA)
+    await peer.wait_for_posts(1)
+    question = await peer.send_message(guild_b.channel_id, BOB, "What's new?", mention_bot=True)
+    listing = (await peer.wait_for_posts(2))[1]
+    assert listing.content.startswith("The latest articles:") and "Référendum en Macédoine" in listing.content
+    assert "libye" not in listing.content  # server A's article
+    await peer.send_message(question["id"], BOB, "Tell me more about the first one.")
+    posts = await peer.wait_for_posts(2, channel_id=question["id"])
+    assert "macedoine.txt" in posts[1].content and "libye" not in posts[1].content
+    drafted = [c for c in world["engine"].llm.calls if c.startswith("Excerpts:")]
+    assert "Référendum en Macédoine" in drafted[-1] and "libye" not in drafted[-1]
+
+    await peer.send_message(guild_a.channel_id, ALICE, "Quoi de neuf ?", mention_bot=True)
+    posts = await peer.wait_for_posts(4)
+    assert posts[-1].content.startswith("Les derniers articles :") and "Macédoine" not in posts[-1].content
+    no_pings(peer.posted)
+
+
 async def test_an_attachment_is_read_in_the_charset_discord_gives_it(world) -> None:  # type: ignore[no-untyped-def]
     peer, guild, engine = world["peer"], world["a"], world["engine"]
     text = ("Štátny rozpočet schválený\nVláda v pondelok schválila návrh zákona o štátnom rozpočte, ktorý podľa "
