@@ -52,13 +52,14 @@ REFUSAL_MARKER = "NOT_IN_ARTICLES"
 # The marker as the model sometimes translates it for a question in another language: "NO_EN_ARTICLES"
 # (to a Spanish question) read as an answer, got the date prefix and passed the support check (0.68).
 _TRANSLATED_MARKER = re.compile(r"\b[A-ZÀ-Þ]+(?:_[A-ZÀ-Þ]+)+_ART[IÍ][A-ZÀ-Þ]*\b")
+_YES_WORDS = {"yes", "oui", "sí", "si", "sì", "sim", "ja"}
 # An answer that says yes to the question: what it affirms is its own claim, numbers included.
-_AFFIRMS = re.compile(r"\W*(?:yes|oui|s[ií]|ja|sì|sim)\b", re.I)
+_AFFIRMS = re.compile(r"\W*(?:" + "|".join(sorted(_YES_WORDS)) + r")\b", re.I)
 # Sentence-initial words that read lower-case after "According to an article of …, ".
-_LOWER_AFTER_PREFIX = {"yes", "no", "oui", "non", "sí", "si", "sì", "sim", "não", "ja", "nein",
+_LOWER_AFTER_PREFIX = {"no", "non", "não", "nein",
                        "a", "an", "this", "le", "la", "l'", "un", "une", "il", "elle", "ils", "elles", "ce", "cette",
                        "el", "ella", "ellos", "lo", "gli", "i", "una", "lui", "lei", "loro", "o", "os", "as", "um",
-                       "uma", "ele", "ela", "de", "het", "een", "hij", "zij"} | SENTENCE_OPENERS
+                       "uma", "ele", "ela", "de", "het", "een", "hij", "zij"} | _YES_WORDS | SENTENCE_OPENERS
 # French and Italian articles and pronouns cut before a vowel: "L'article …", "D'autres …".
 _ELIDED = {"l'", "d'", "j'", "c'", "qu'", "s'", "n'", "un'", "dell'", "all'"}
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premier|deuxième|troisième|dernier"

@@ -99,8 +99,11 @@ def latest_list(hits: list[Hit], lang: str) -> str:
     return "\n".join(lines)
 
 
-# A line of latest_list, in any of its languages: the headline between its quotes, then the citation.
-_LISTED = re.compile(r'^- (?:"|« |«|„)(?P<title>.+?)(?:"| »|»|“)(?:, [^\[\]]+)? \[(?P<n>\d+)\]$', re.M)
+# A line of latest_list, in any of its languages: the headline between its quotes (read from _QUOTED,
+# the longest first, so that "« " is not taken for "«"), then the date, then the citation.
+_OPENERS, _CLOSERS = ("|".join(sorted({re.escape(q.split("{}")[i]) for q in _QUOTED.values()}, key=len, reverse=True))
+                      for i in (0, 1))
+_LISTED = re.compile(rf"^- (?:{_OPENERS})(?P<title>.+?)(?:{_CLOSERS})(?:, [^\[\]]+)? \[(?P<n>\d+)\]$", re.M)
 _ORDINALS = {
     1: "first|1st|premier|premiere|primer|primero|primera|erste|ersten|erster|erstes|primo|prima|primeiro|primeira",
     2: "second|2nd|deuxieme|seconde|segundo|segunda|zweite|zweiten|zweiter|zweites|secondo|seconda",
@@ -111,7 +114,7 @@ _ORDINALS = {
 }
 _ORDINAL = "|".join(f"(?P<o{'_last' if n < 0 else n}>{words})" for n, words in _ORDINALS.items())
 _ARTICLE_WORD = r"(?:one|article|story|headline|item|piece|link|titre|sujet|info|nouvelle|articulo|noticia|titular" \
-                r"|artikel|meldung|nachricht|notizia|articolo|artigo|noticia)"
+                r"|artikel|meldung|nachricht|notizia|articolo|artigo)"
 # "the second one", "le deuxième article", "del segundo", "zum dritten", "l'ultimo": a determiner, an
 # ordinal, maybe a word for an article, then nothing more, a pause, or such a word. "Who came second?"
 # and "the second round" are questions of the news. Or a citation, "[2]", "number 2", "#2".
