@@ -176,8 +176,24 @@ def lowered_after_prefix(text: str) -> str:
     return text
 
 
+# "…, as stated in [1][2]." / "…, as stated in both excerpts.": where the answer is, at a sentence's
+# end; "as stated in Article 9 of the Treaty" names something else and stays.
+_EXCERPT_TAIL = re.compile(
+    r",?\s+(?:as\s+(?:stated|mentioned|said|shown|noted|indicated|given|reported|seen)\s+in|according\s+to"
+    r"|selon|d'après|según)\s+(?:(?:the|both|all|each|les|los|ambos)\s+|l')?(?:" + _ORDINAL + r"\s+)?"
+    r"(?P<talk>(?:excerpts?|extraits?|extractos?|fragmentos?)\b)?(?P<cites>(?:\s*(?:,|and|et|y)?\s*\[\d+\])*)"
+    r"(?=\s*[.!?]?\s*$|\s*[.!?]\s)", re.IGNORECASE)
+
+
 def without_excerpt_talk(text: str) -> str:
-    """The answer without an opening "According to the first excerpt," (its citation says as much)."""
+    """The answer without an opening "According to the first excerpt," or a closing ", as stated in
+    [1][2]" (its citations say as much, and they stay)."""
+    def cited(m: re.Match[str]) -> str:
+        numbers = citations_in(m["cites"])
+        return m[0] if not (m["talk"] or numbers) else "".join(f" [{n}]" for n in numbers[:1]) + \
+            "".join(f"[{n}]" for n in numbers[1:])
+
+    text = _EXCERPT_TAIL.sub(cited, text)
     rest = _EXCERPT_TALK.sub("", text, count=1)
     if rest == text or not rest.strip():
         return text
@@ -187,7 +203,10 @@ def without_excerpt_talk(text: str) -> str:
 # A sentence about a passage rather than the news: "The second excerpt states that …", "Excerpt 3 also …".
 _EXCERPT_SENTENCE = re.compile(
     r"^\W*(?:(?:in|according to|as in)\s+)?(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?"
-    r"(?:excerpts?|extraits?|extractos?|fragmentos?|extratos?|excertos?|trechos?|estratt[oi])\b(?!\s*,)", re.IGNORECASE)
+    r"(?:excerpts?|extraits?|extractos?|fragmentos?|extratos?|excertos?|trechos?|estratt[oi])\b(?!\s*,)"
+    # "This is stated in [1] and [2].", seen after an answer
+    r"|^\W*(?:this|that|it)\s+(?:is|was)\s+(?:stated|mentioned|said|shown|noted|indicated|given|reported)\s+in"
+    r"\s+(?:(?:the|both|all)\s+)?(?:excerpts?\b|\[\d+\])", re.IGNORECASE)
 
 
 def without_excerpt_sentences(text: str) -> str:

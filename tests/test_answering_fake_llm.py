@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answering import counts_nothing, echoes_question, lowered_after_prefix
+from retrieval.answering import counts_nothing, echoes_question, lowered_after_prefix, without_excerpt_talk
 from retrieval.errors import BadInputError
 from tests.conftest import SAMPLE
 from tests.fakes import FakeScriptedLLM
@@ -36,6 +36,29 @@ def test_fake_llm_answer_is_cited_with_numbered_sources(engine_with) -> None:  #
 def test_fake_llm_answer_does_not_talk_of_excerpts_the_reader_never_saw(engine_with, opening: str) -> None:  # type: ignore[no-untyped-def]
     answer = engine_with(reply=opening + "Fayez al-Serraj leads it [1].").ask("who leads the unity government?")
     assert answer.answer == "Fayez al-Serraj leads it [1]." and answer.sources[0].title == "libye 2016"
+
+
+@pytest.mark.parametrize(("reply", "shown"), [
+    # seen: "Carl Wilhelm Scheele discovered oxygen in 1773 or before, according to the excerpt. [1]" (xquad),
+    # "The unity government is led by the government of Fayez al-Serraj, as stated in [1][2]."
+    ("Fayez al-Serraj leads it, as stated in [1].", "Fayez al-Serraj leads it [1]."),
+    ("Fayez al-Serraj leads it, as stated in both excerpts.", "Fayez al-Serraj leads it. [1]"),
+    ("Fayez al-Serraj leads it, according to the first excerpt [1].", "Fayez al-Serraj leads it [1]."),
+    ("Fayez al-Serraj le dirige, selon l'extrait [1].", "Fayez al-Serraj le dirige [1]."),
+    ("Fayez al-Serraj leads it. This is stated in [1].", "Fayez al-Serraj leads it. [1]"),
+    # an agreement is not an excerpt
+    ("Fayez al-Serraj leads it, as stated in the Skhirat agreement [1].",
+     "Fayez al-Serraj leads it, as stated in the Skhirat agreement [1]."),
+])
+def test_fake_llm_answer_does_not_end_on_where_the_excerpts_say_it(engine_with, reply: str, shown: str) -> None:  # type: ignore[no-untyped-def]
+    answer = engine_with(reply=reply).ask("who leads the unity government?")
+    assert answer.answer == shown and answer.sources[0].title == "libye 2016"
+
+
+def test_citations_joined_by_and_at_the_end_are_kept_as_citations() -> None:
+    # seen in an xquad run: "The European Union has legislative veto power, as stated in [1] and [2]."
+    assert without_excerpt_talk("The Council has veto power, as stated in [1] and [2].") == \
+        "The Council has veto power [1][2]."
 
 
 def test_fake_llm_sentences_about_the_excerpts_after_the_answer_are_left_out(engine_with) -> None:  # type: ignore[no-untyped-def]
