@@ -19,7 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.bylines import about_article, asked_field
-from retrieval.citations import CITATION, citations_in, merged_citations, without_citations
+from retrieval.citations import CITATION, citation_run, citations_in, merged_citations, without_citations
 from retrieval.dates import DayParts, according_to, asks_when, earlier_account, on_one_of, without_dates
 from retrieval.embeddings import ArticleEmbeddings
 from retrieval.keyword import fold, tokenize
@@ -64,11 +64,14 @@ _LOWER_AFTER_PREFIX = {"no", "non", "não", "nein",
 _ELIDED = {"l'", "d'", "j'", "c'", "qu'", "s'", "n'", "un'", "dell'", "all'"}
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|last|\d+(?:st|nd|rd|th)?|premier|deuxième|troisième|dernier"
             r"|primer|segundo|tercer|último)")
+# The prompt's word for a passage, in the languages the model answers in most.
+_EXCERPT_WORD = r"(?:excerpts?|extraits?|extractos?|fragmentos?)"
+_STATED = r"(?:stated|mentioned|said|shown|noted|indicated|given|reported)"
 # "According to the first excerpt, …": the prompt's word for a passage, meaningless to a reader who sees
 # only the answer and its numbered sources.
 _EXCERPT_TALK = re.compile(
     r"^\s*(?:according to|based on|as stated in|in|from|selon|d'après|dans|según|en)\s+"
-    r"(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?(?:excerpts?|extraits?|extractos?|fragmentos?)"
+    r"(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?" + _EXCERPT_WORD +
     r"(?:\s+" + _ORDINAL + r")?(?:\s*\[\d+\])*\s*,\s*"
     # "According to the latest news article [1], …": the reader sees dated sources, not "the latest";
     # no number after the word, as "According to article 9, …" of a treaty says something
@@ -179,21 +182,17 @@ def lowered_after_prefix(text: str) -> str:
 # "…, as stated in [1][2]." / "…, as stated in both excerpts.": where the answer is, at a sentence's
 # end; "as stated in Article 9 of the Treaty" names something else and stays.
 _EXCERPT_TAIL = re.compile(
-    r",?\s+(?:as\s+(?:stated|mentioned|said|shown|noted|indicated|given|reported|seen)\s+in|according\s+to"
+    r",?\s+(?:as\s+(?:" + _STATED + r"|seen)\s+in|according\s+to"
     r"|selon|d'après|según)\s+(?:(?:the|both|all|each|les|los|ambos)\s+|l')?(?:" + _ORDINAL + r"\s+)?"
-    r"(?P<talk>(?:excerpts?|extraits?|extractos?|fragmentos?)\b)?(?P<cites>(?:\s*(?:,|and|et|y)?\s*\[\d+\])*)"
+    r"(?P<talk>" + _EXCERPT_WORD + r"\b)?(?P<cites>(?:\s*(?:,|and|et|y)?\s*\[\d+\])*)"
     r"(?=\s*[.!?]?\s*$|\s*[.!?]\s)", re.IGNORECASE)
 
 
 def without_excerpt_talk(text: str) -> str:
     """The answer without an opening "According to the first excerpt," or a closing ", as stated in
     [1][2]" (its citations say as much, and they stay)."""
-    def cited(m: re.Match[str]) -> str:
-        numbers = citations_in(m["cites"])
-        return m[0] if not (m["talk"] or numbers) else "".join(f" [{n}]" for n in numbers[:1]) + \
-            "".join(f"[{n}]" for n in numbers[1:])
-
-    text = _EXCERPT_TAIL.sub(cited, text)
+    text = _EXCERPT_TAIL.sub(lambda m: citation_run(citations_in(m["cites"])) if m["talk"] or m["cites"].strip()
+                             else m[0], text)
     rest = _EXCERPT_TALK.sub("", text, count=1)
     if rest == text or not rest.strip():
         return text
@@ -203,9 +202,9 @@ def without_excerpt_talk(text: str) -> str:
 # A sentence about a passage rather than the news: "The second excerpt states that …", "Excerpt 3 also …".
 _EXCERPT_SENTENCE = re.compile(
     r"^\W*(?:(?:in|according to|as in)\s+)?(?:the\s+|l'|le\s+|el\s+)?(?:" + _ORDINAL + r"\s+)?"
-    r"(?:excerpts?|extraits?|extractos?|fragmentos?|extratos?|excertos?|trechos?|estratt[oi])\b(?!\s*,)"
+    r"(?:" + _EXCERPT_WORD + r"|extratos?|excertos?|trechos?|estratt[oi])\b(?!\s*,)"
     # "This is stated in [1] and [2].", seen after an answer
-    r"|^\W*(?:this|that|it)\s+(?:is|was)\s+(?:stated|mentioned|said|shown|noted|indicated|given|reported)\s+in"
+    r"|^\W*(?:this|that|it)\s+(?:is|was)\s+" + _STATED + r"\s+in"
     r"\s+(?:(?:the|both|all)\s+)?(?:excerpts?\b|\[\d+\])", re.IGNORECASE)
 
 
@@ -714,7 +713,7 @@ class AnswerPipeline:
             return text, f"{_INVENTED} ({', '.join(map(str, sorted(invented)))})"
         trimmed = " ".join(kept)
         if not CITATION.search(trimmed):
-            trimmed += " " + "".join(dict.fromkeys(f"[{n}]" for n in citations_in(text)))
+            trimmed += citation_run(dict.fromkeys(citations_in(text)))
         return trimmed, ""
 
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:

@@ -5,6 +5,7 @@ two, or the echo check counting it as a word, would withdraw right answers)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 CITATION = re.compile(r"\[(\d+)\]")
 _CITATION_RUN = re.compile(r"(?:\s*\[\d+\]){2,}")
@@ -21,8 +22,12 @@ def without_citations(text: str, by: str = "") -> str:
     return _SPACED_CITATION.sub(by, text)
 
 
+def citation_run(numbers: Iterable[int]) -> str:
+    """The numbers as one run of citations after a space, " [1][2]", to end a sentence; '' for none."""
+    run = "".join(f"[{n}]" for n in numbers)
+    return " " + run if run else ""
+
+
 def merged_citations(text: str) -> str:
     """Citations side by side as one run, each once: "Ri Yong Ho [1] [1][2] [3]" → "… [1][2][3]"."""
-    def merge(run: re.Match[str]) -> str:
-        return " " + "".join(f"[{n}]" for n in sorted(set(citations_in(run.group(0)))))
-    return _CITATION_RUN.sub(merge, text)
+    return _CITATION_RUN.sub(lambda run: citation_run(sorted(set(citations_in(run.group(0))))), text)

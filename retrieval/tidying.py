@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from retrieval.citations import citations_in, without_citations
+from retrieval.citations import citation_run, citations_in, without_citations
 
 # Between sentences of an answer: after ".", "!", "?" or a citation, before a capital or a quote.
 SENTENCE_END = re.compile(r"(?<=[.!?\]])(?<!\b\d\.)(?<!\b\d\d\.)\s+(?=[A-ZÀ-Ý\"“«(¿¡])")
@@ -49,7 +49,7 @@ def _rejoined(kept: list[str], dropped: list[str]) -> str:
     answer = " ".join(kept)
     cited = set(citations_in(answer))
     lost = [c for s in dropped for c in citations_in(s) if c not in cited]
-    return answer + (" " + "".join(f"[{n}]" for n in dict.fromkeys(lost)) if lost else "")
+    return answer + citation_run(dict.fromkeys(lost))
 
 
 def _said(sentence: str) -> str:
