@@ -43,7 +43,7 @@ from retrieval.numbers import (
     written_for,
 )
 from retrieval.prompt_templates import PromptLibrary, PromptTemplate
-from retrieval.retriever import HybridSearch
+from retrieval.retriever import HybridSearch, with_first_letter_lowered
 from retrieval.settings import Settings
 from retrieval.store import Hit
 from retrieval.tidying import SENTENCE_END, as_sentences, without_cut_off_end, without_repeats, without_sentences
@@ -81,10 +81,14 @@ _EXCERPT_TALK = re.compile(
 # A title of fewer words is a label or a file's name ("libye 2016"), not a headline that states a fact.
 HEADLINE_WORDS = 4
 # Why a check withdrew an answer: the two that a misreading among several excerpts can trip.
+# What a question brings to the pipeline, as asked and as condensed: a second search starts from it.
+_ASKED = ("question", "collections", "k", "prompt", "history", "where", "where_is_a_hint", "lang", "standalone",
+          "listed_title")
 _ECHO = "the answer only repeats the question"
 _INVENTED = "the answer states numbers the articles do not give"
 _NO_COUNT = "the answer gives no number to a question of how many"
 _ONLY_WHERE = "the answer only says where the answer is"
+_UNSUPPORTED = "the answer is not supported by the cited passages (grounding check)"
 # "The answer is in the first and second paragraphs of the first excerpt." (seen in Portuguese): the
 # model pointing at the passages instead of answering; accents folded.
 _POINTS_AT_PASSAGES = re.compile(
@@ -384,10 +388,13 @@ class AnswerPipeline:
                 state["hits"] = self._latest(state, None)  # nothing "today": the newest, with their dates
             state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
             return state
-        hits = self.search.search(state["standalone"], state["collections"], state["k"], where=state.get("where"))
+        lowered = bool(state.get("first_letter_lowered"))
+        hits = self.search.search(state["standalone"], state["collections"], state["k"], where=state.get("where"),
+                                  first_letter_lowered=lowered)
         if state.get("where_is_a_hint") and not self.above_floor(hits):
             # "in 2016" read as a publication period found nothing dated then: search everything
-            hits = self.search.search(state["standalone"], state["collections"], state["k"])
+            hits = self.search.search(state["standalone"], state["collections"], state["k"],
+                                      first_letter_lowered=lowered)
         state["hits"] = hits
         state["timings"]["retrieve"] = (time.perf_counter() - started) * 1000
         return state
@@ -740,7 +747,7 @@ class AnswerPipeline:
             state["timings"]["verify"] = (time.perf_counter() - started) * 1000
             state["checks"]["verify"] = round(p, 3)
             if p < self.settings.support_threshold:
-                return "the answer is not supported by the cited passages (grounding check)"
+                return _UNSUPPORTED
         return ""
 
     def _extract(self, question: str, hits: list[Hit]) -> str:
@@ -780,4 +787,37 @@ class AnswerPipeline:
         state = {"question": question, "collections": collections, "k": k, "prompt": prompt,
                  "history": history or [], "where": where, "where_is_a_hint": where_is_a_hint, "timings": {},
                  "checks": {}}
-        return self.chain().invoke(state)
+        answer = self.chain().invoke(state)
+        return self.searched_again(state, answer) or answer
+
+    def searched_again(self, state: dict[str, Any], refused: Answer) -> Answer | None:
+        """After the support check withdrew an answer, a second search with the question's first
+        letter lower-cased for the embedding model; its answer when that one stands (``None``
+        otherwise: the refusal stays).
+
+        e5 learnt from questions written in lower case (MS MARCO, Natural Questions) and its tokenizer
+        keeps case: the brief's sample question typed "Who leads the unity government?" missed the
+        article's first chunk, the one that names al-Serraj, which "who leads …" finds, and the model
+        answered from the others "M. Al-Theni". Searching every question that way moved the 1.5B
+        model's answers both ways, and after other refusals it let through an absent question (a
+        lower-cased question scores higher against every passage, above a floor set on questions as
+        typed) and a wrong answer where the model had found none (README, Quality): only an answer
+        the judge's passage did not support is searched again, and every check reads the new one.
+        """
+        standalone = state.get("standalone", "")
+        if refused.reason != _UNSUPPORTED or "hits" not in state or state.get("latest") \
+                or with_first_letter_lowered(standalone) == standalone:
+            return None
+        again = {key: state[key] for key in _ASKED if key in state}
+        again.update(first_letter_lowered=True, timings={}, checks={})
+        self.retrieve(again)
+        if [h.id for h in again["hits"]] == [h.id for h in state["hits"]]:
+            return None  # the same passages would be refused the same way
+        answer = self.cite(self.generate(self.judge(again)))
+        refused.timings_ms["search_again"] = sum(again["timings"].values())
+        if answer.abstained:
+            refused.checks["searched_again"] = {**answer.checks, "reason": answer.reason}
+            return None
+        answer.timings_ms = dict(refused.timings_ms)  # the first search's steps, then the second in one
+        answer.checks["first_search"] = {**refused.checks, "reason": refused.reason}
+        return answer

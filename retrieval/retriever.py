@@ -102,6 +102,12 @@ def recency_ranks(hits: list[Hit]) -> dict[str, float]:
     return ranks
 
 
+def with_first_letter_lowered(text: str) -> str:
+    """The question with the capital that grammar put on its first word lower-cased ("¿Quién" too)."""
+    first = next((i for i, c in enumerate(text) if c.isalpha()), len(text))
+    return text[:first] + text[first:first + 1].lower() + text[first + 1:]
+
+
 class HybridSearch:
     """Dense + keyword search over one or more collections (a server's own and a shared one)."""
 
@@ -114,8 +120,10 @@ class HybridSearch:
         self.translator = translator
 
     def search(self, question: str, collections: list[str], k: int,
-               where: dict[str, Any] | None = None) -> list[Hit]:
-        vector = self.embeddings.embed_query(question)
+               where: dict[str, Any] | None = None, first_letter_lowered: bool = False) -> list[Hit]:
+        """``first_letter_lowered``: the embedding model reads the question that way (keyword search
+        folds case anyway); see ``AnswerPipeline.searched_again``."""
+        vector = self.embeddings.embed_query(with_first_letter_lowered(question) if first_letter_lowered else question)
         with self.store.session():  # the collection handles below stay valid throughout
             return self._search(question, vector, collections, k, where)
 

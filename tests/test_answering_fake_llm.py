@@ -5,6 +5,8 @@ The store and the embedding model are real; only the LLM's replies are scripted.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from retrieval.answering import counts_nothing, echoes_question, lowered_after_prefix, without_excerpt_talk
@@ -166,6 +168,42 @@ def test_fake_llm_answer_the_verifier_rejects_is_withdrawn(engine_with) -> None:
 
     answer = engine_with(reply="Lima [1]", verdict=verdict).ask("who leads the unity government?")
     assert answer.abstained and "grounding" in answer.reason
+
+
+def test_fake_llm_an_unsupported_answer_is_searched_again_with_the_first_letter_of_the_question_lowered(
+        make_engine) -> None:  # type: ignore[no-untyped-def]
+    """Scripted as the packaged model behaved: its translation of the question, al-Serraj where the
+    article's first chunk is among the excerpts, else the man quoted twice, which the support check
+    refuses."""
+    lead = "Les Etats-Unis ont l'intention"
+
+    def reply(prompt: str) -> str:
+        excerpts = re.split(r"\n\[(\d+)\] ", "\n" + prompt.split("Excerpts:", 1)[1])
+        for n, text in zip(excerpts[1::2], excerpts[2::2], strict=True):
+            if lead in text:
+                return f"The unity government is led by Fayez al-Serraj. [{n}]"
+        return "The unity government is led by M. Al-Theni. [1]"
+
+    def verdict(prompt: str) -> str:
+        return "No" if "Statement:" in prompt and "Al-Theni" in prompt.split("Statement:")[1] else "Yes"
+
+    engine = make_engine(llm=FakeScriptedLLM(reply=reply, verdict=verdict,
+                                             translation="Qui dirige le gouvernement de l'unité ?"))
+    engine.ingest_paths([SAMPLE])
+    answer = engine.ask("Who leads the unity government?")
+    assert not answer.abstained and "Fayez al-Serraj" in answer.answer
+    assert lead in answer.sources[0].snippet
+    assert "search_again" in answer.timings_ms
+    # typed that way, the first search had missed that chunk
+    assert lead not in " ".join(h.text for h in engine.pipeline().search.search(answer.question, ["default"], 4))
+
+
+def test_fake_llm_a_model_that_finds_nothing_is_not_searched_again(make_engine) -> None:  # type: ignore[no-untyped-def]
+    engine = make_engine(llm=FakeScriptedLLM(reply="NOT_IN_ARTICLES",
+                                             translation="Qui dirige le gouvernement de l'unité ?"))
+    engine.ingest_paths([SAMPLE])
+    answer = engine.ask("Who leads the unity government?")
+    assert answer.abstained and "search_again" not in answer.timings_ms
 
 
 def test_fake_llm_reply_of_citations_alone_is_no_answer(engine_with) -> None:  # type: ignore[no-untyped-def]

@@ -39,6 +39,8 @@ def test_sample_questions_with_the_real_local_llm(llm_env: dict[str, str]) -> No
     plain = run(llm_env, "ask", "who leads the unity government?")
     assert plain.returncode == 0, plain.stderr
     assert "Serraj" in plain.stdout and "libye-2016.txt" in plain.stdout and "Sources:" in plain.stdout
+    capital = run(llm_env, "ask", "Who leads the unity government?")  # as most users type it
+    assert "Serraj" in capital.stdout and "libye-2016.txt" in capital.stdout, capital.stdout
 
     envoy = json.loads(run(llm_env, "ask", "Who is the UN special envoy to Libya?", "--json").stdout)
     assert "Kobler" in envoy["answer"] and not envoy["abstained"]
