@@ -80,10 +80,10 @@ _EXCERPT_TALK = re.compile(
     re.IGNORECASE)
 # A title of fewer words is a label or a file's name ("libye 2016"), not a headline that states a fact.
 HEADLINE_WORDS = 4
-# Why a check withdrew an answer: the two that a misreading among several excerpts can trip.
 # What a question brings to the pipeline, as asked and as condensed: a second search starts from it.
 _ASKED = ("question", "collections", "k", "prompt", "history", "where", "where_is_a_hint", "lang", "standalone",
           "listed_title")
+# Why a check withdrew an answer (the second looks in ``cite`` and ``searched_again`` read them).
 _ECHO = "the answer only repeats the question"
 _INVENTED = "the answer states numbers the articles do not give"
 _NO_COUNT = "the answer gives no number to a question of how many"
