@@ -804,10 +804,8 @@ class AnswerPipeline:
         typed) and a wrong answer where the model had found none (README, Quality): only an answer
         the judge's passage did not support is searched again, and every check reads the new one.
         """
-        standalone = state.get("standalone", "")
-        if refused.reason != _UNSUPPORTED or "hits" not in state or state.get("latest") \
-                or with_first_letter_lowered(standalone) == standalone:
-            return None
+        if refused.reason != _UNSUPPORTED or with_first_letter_lowered(state["standalone"]) == state["standalone"]:
+            return None  # (only an answer the model wrote from searched passages meets the support check)
         again = {key: state[key] for key in _ASKED if key in state}
         again.update(first_letter_lowered=True, timings={}, checks={})
         self.retrieve(again)
