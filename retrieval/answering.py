@@ -293,12 +293,34 @@ def _name_completions(answer: str, question: str) -> Counter[str]:
     return completions
 
 
-def snippet_of(text: str, limit: int = 200) -> str:
+def snippet_of(text: str, limit: int = 200, answer: str = "", question: str = "") -> str:
+    """The passage's first ``limit`` characters; with an ``answer``, from the sentence that gives the
+    first of its names or figures that the question did not, where the opening would hide it: the
+    sample's answer "… led by Fayez al-Serraj. [1]" cited a passage about the government's naval base
+    whose last sentence names him, and the reader saw only the naval base."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return cut + " …"
+    start = _answer_sentence(text, answer, question, limit) if answer else 0
+    cut = text[start:start + limit]
+    cut = cut if start + limit >= len(text) else cut.rsplit(" ", 1)[0] + " …"
+    return ("… " if start else "") + cut
+
+
+def _answer_sentence(text: str, answer: str, question: str, limit: int) -> int:
+    """Where the snippet should start: 0 when the answer's first new name shows in the opening, else
+    the start of its sentence (or a third of the snippet before it, in a sentence too long)."""
+    asked = {w.casefold() for w in re.findall(r"\w+", question)}
+    found = [m.start() for word in re.findall(r"\w+", without_citations(answer))[1:]
+             if (word[:1].isupper() or word.isdigit()) and word.casefold() not in asked
+             for m in [re.search(rf"\b{re.escape(word)}\b", text)] if m]
+    if not found or min(found) + 20 < limit:
+        return 0
+    at = min(found)
+    start = text.rfind(". ", 0, at) + 2 if ". " in text[:at] else 0
+    if at - start > limit * 2 // 3:
+        start = text.find(" ", at - limit // 3) + 1
+    return start
 
 
 def _head(hit: Hit) -> str:
@@ -514,7 +536,7 @@ class AnswerPipeline:
 
     def _answer(self, state: dict[str, Any], text: str, cited: list[int], reason: str, relevant: list[Hit]) -> Answer:
         abstained = not cited
-        sources = [self._source(n, relevant[n - 1]) for n in cited]
+        sources = [self._source(n, relevant[n - 1], text, state["standalone"]) for n in cited]
         return Answer(
             question=state["question"], answer=abstain_message(state["lang"]) if abstained else text,
             abstained=abstained, sources=sources, timings_ms=state["timings"],
@@ -769,11 +791,12 @@ class AnswerPipeline:
         best = np.argsort(-scores)[:2]
         return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(best))
 
-    def _source(self, n: int, hit: Hit) -> Source:
+    def _source(self, n: int, hit: Hit, answer: str = "", question: str = "") -> Source:
         meta = hit.metadata
         return Source(n=n, id=str(meta.get("article_id", hit.id)), chunk_id=hit.id, title=meta.get("title", ""),
                       url=meta.get("url", ""), source=meta.get("source", ""), date=meta.get("date", ""),
-                      snippet=snippet_of(hit.text), score=hit.score, collection=hit.collection,
+                      snippet=snippet_of(hit.text, answer=answer, question=question), score=hit.score,
+                      collection=hit.collection,
                       author=str(meta.get("author", "")))
 
     # -- the chain ---------------------------------------------------------------------------

@@ -192,10 +192,24 @@ def test_fake_llm_an_unsupported_answer_is_searched_again_with_the_first_letter_
     engine.ingest_paths([SAMPLE])
     answer = engine.ask("Who leads the unity government?")
     assert not answer.abstained and "Fayez al-Serraj" in answer.answer
-    assert lead in answer.sources[0].snippet
+    assert answer.sources[0].chunk_id.endswith("#0") and "Fayez al-Serraj" in answer.sources[0].snippet
     assert "search_again" in answer.timings_ms
     # typed that way, the first search had missed that chunk
     assert lead not in " ".join(h.text for h in engine.pipeline().search.search(answer.question, ["default"], 4))
+
+
+def test_fake_llm_the_cited_snippet_shows_the_sentence_that_names_the_answer(engine_with) -> None:  # type: ignore[no-untyped-def]
+    """The chunk the sample question's answer cites opens on the naval base where the government sits;
+    only its last sentence names al-Serraj, and the reader was shown the opening."""
+    def reply(prompt: str) -> str:
+        n = next(m.group(1) for m in re.finditer(r"\[(\d+)\] [^\n]*\n([^\n]*)", prompt)
+                 if m.group(2).startswith("Les armes et l'aide militaire"))
+        return f"The unity government is led by Fayez al-Serraj. [{n}]"
+
+    answer = engine_with(reply=reply).ask("who leads the unity government?")
+    [source] = answer.sources
+    assert source.snippet.startswith("… ") and "Fayez al-Serraj" in source.snippet
+    assert "Les armes et l'aide militaire" not in source.snippet and len(source.snippet) <= 204
 
 
 def test_fake_llm_a_model_that_finds_nothing_is_not_searched_again(make_engine) -> None:  # type: ignore[no-untyped-def]
