@@ -308,10 +308,13 @@ def snippet_of(text: str, limit: int = 200, answer: str = "", question: str = ""
 
 
 def _answer_sentence(text: str, answer: str, question: str, limit: int) -> int:
-    """Where the snippet should start: 0 when the answer's first new name shows in the opening, else
-    the start of its sentence (or a third of the snippet before it, in a sentence too long)."""
+    """Where the snippet should start: 0 when one of the answer's new names shows in the opening, else
+    the start of the sentence of the first one found (a third of the snippet before it, in a sentence
+    too long)."""
     asked = {w.casefold() for w in re.findall(r"\w+", question)}
-    found = [m.start() for word in re.findall(r"\w+", without_citations(answer))[1:]
+    # Every capitalised word counts, a sentence's first too ("Miller stripped …"): where "The" opens
+    # an English passage too, the snippet keeps its opening, which is the safe way to err.
+    found = [m.start() for word in re.findall(r"\w+", without_citations(answer))
              if (word[:1].isupper() or word.isdigit()) and word.casefold() not in asked
              for m in [re.search(rf"\b{re.escape(word)}\b", text)] if m]
     if not found or min(found) + 20 < limit:

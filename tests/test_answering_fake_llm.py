@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from retrieval.answering import counts_nothing, echoes_question, lowered_after_prefix, without_excerpt_talk
+from retrieval.answering import counts_nothing, echoes_question, lowered_after_prefix, snippet_of, without_excerpt_talk
 from retrieval.errors import BadInputError
 from tests.conftest import SAMPLE
 from tests.fakes import FakeScriptedLLM
@@ -210,6 +210,18 @@ def test_fake_llm_the_cited_snippet_shows_the_sentence_that_names_the_answer(eng
     [source] = answer.sources
     assert source.snippet.startswith("… ") and "Fayez al-Serraj" in source.snippet
     assert "Les armes et l'aide militaire" not in source.snippet and len(source.snippet) <= 204
+
+
+def test_a_snippet_keeps_its_opening_unless_the_answer_is_said_only_further_on() -> None:
+    passage = ("Les armes seront destinées au gouvernement d'union, installé dans une base navale à Tripoli. "
+               + "Le sommet de Vienne a décidé que seul ce gouvernement représente la Libye. " * 3
+               + "Il soutient l'Exécutif de Fayez al-Serraj. Les sanctions suivront.")
+    moved = snippet_of(passage, answer="It is led by Fayez al-Serraj. [1]", question="who leads it?")
+    assert moved == "… Il soutient l'Exécutif de Fayez al-Serraj. Les sanctions suivront."
+    opening = snippet_of(passage, answer="It sits in Tripoli. [1]", question="where is it?")
+    assert opening.startswith("Les armes") and opening.endswith(" …") and len(opening) <= 202
+    asked = snippet_of(passage, answer="Fayez al-Serraj leads it. [1]", question="Does Fayez al-Serraj lead it?")
+    assert asked == opening  # the question's own names are no answer to show
 
 
 def test_fake_llm_a_model_that_finds_nothing_is_not_searched_again(make_engine) -> None:  # type: ignore[no-untyped-def]
