@@ -19,6 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from retrieval.bylines import about_article, asked_field
+from retrieval.chunking import split_sentences
 from retrieval.citations import CITATION, citation_run, citations_in, merged_citations, without_citations
 from retrieval.dates import DayParts, according_to, asks_when, earlier_account, on_one_of, without_dates
 from retrieval.embeddings import ArticleEmbeddings
@@ -317,10 +318,11 @@ def _answer_sentence(text: str, answer: str, question: str, limit: int) -> int:
     found = [m.start() for word in re.findall(r"\w+", without_citations(answer))
              if (word[:1].isupper() or word.isdigit()) and word.casefold() not in asked
              for m in [re.search(rf"\b{re.escape(word)}\b", text)] if m]
-    if not found or min(found) + 20 < limit:
+    at = min(found, default=0)
+    if at + 20 < limit:
         return 0
-    at = min(found)
-    start = text.rfind(". ", 0, at) + 2 if ". " in text[:at] else 0
+    # The chunker's sentences: "M. Al-Theni estime …" is one sentence, not two.
+    start = max((s.start for s in split_sentences(text) if s.start <= at), default=0)
     if at - start > limit * 2 // 3:
         start = text.find(" ", at - limit // 3) + 1
     return start
@@ -777,8 +779,6 @@ class AnswerPipeline:
 
     def _extract(self, question: str, hits: list[Hit]) -> str:
         """The extractive backend: the two sentences most similar to the question, cited."""
-        from retrieval.chunking import split_sentences
-
         candidates: list[tuple[int, str]] = []
         for n, hit in enumerate(hits[:3], 1):
             candidates.extend((n, s.text) for s in split_sentences(hit.text) if len(s.text.split()) >= 4)
@@ -794,7 +794,7 @@ class AnswerPipeline:
         best = np.argsort(-scores)[:2]
         return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in sorted(best))
 
-    def _source(self, n: int, hit: Hit, answer: str = "", question: str = "") -> Source:
+    def _source(self, n: int, hit: Hit, answer: str, question: str) -> Source:
         meta = hit.metadata
         return Source(n=n, id=str(meta.get("article_id", hit.id)), chunk_id=hit.id, title=meta.get("title", ""),
                       url=meta.get("url", ""), source=meta.get("source", ""), date=meta.get("date", ""),
