@@ -78,3 +78,40 @@ def test_where_llama_cpp_uses_amx_the_model_answers_with_repacked_buffers_off(
     assert invoke_text(model, [HumanMessage(content="Say hello in French, one word.")]).strip()
     assert model._load().model_params.use_extra_bufts is False
     assert llama_cpp.llama_model_default_params().use_extra_bufts is True, "the library's defaults are restored"
+
+
+@pytest.mark.slow
+def test_a_system_prompt_read_once_is_not_read_again_and_changes_no_answer(
+        llm: LlamaCppChatModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One question's calls alternate templates (judge, answer, verify): the answer's rules were read
+    anew each time, about 2 s of a 10 s answer on two cores."""
+    article = (Path(__file__).parent.parent / "samples" / "libye-2016.txt").read_text(encoding="utf-8")[:1200]
+    prompts = PromptLibrary()
+    answer = prompts.get("answer", kind="answer").messages(
+        context=f"[1] {article}", question="Who leads the unity government?", language="English", today="2026-12-05")
+    judge = prompts.get("judge", kind="judge").messages(passage=article, question="Who is Martin Kobler?")
+    model = llm._load()
+    read: list[int] = []
+    evaluate = model.eval
+    monkeypatch.setattr(model, "eval", lambda tokens: (read.append(len(tokens)), evaluate(tokens))[1])
+
+    def whole(call: object) -> object:
+        """The call with the prompt read whole, as before the saved states."""
+        with monkeypatch.context() as m:
+            m.setattr(llamacpp, "_PREFIX_MIN_TOKENS", 10**6)
+            model.n_tokens = 0
+            return call()
+
+    expected_answer = whole(lambda: invoke_text(llm, answer))
+    expected_p = whole(lambda: yes_probability(llm, judge))
+    assert "Serraj" in str(expected_answer)
+
+    assert invoke_text(llm, answer) == expected_answer  # the rules read and saved, then the rest
+    assert yes_probability(llm, judge) == expected_p
+    read.clear()
+    assert invoke_text(llm, answer) == expected_answer  # the rules restored, not read
+    rules = len(llm._tokens(model, [{"role": "system", "content": answer[0].content}]))
+    prompt = len(llm._tokens(model, [{"role": m.type.replace("human", "user"), "content": m.content}
+                                     for m in answer]))
+    written = len(model.tokenize(str(expected_answer).encode("utf-8"), add_bos=False))
+    assert sum(read) <= prompt - rules + written + 4, "only the excerpts and question are read, then the answer"
