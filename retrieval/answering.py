@@ -564,15 +564,7 @@ class AnswerPipeline:
                 text = f"{text} [1]"
             text = CITATION.sub(lambda m: m.group(0) if 1 <= int(m.group(1)) <= len(relevant) else "", text)
             text = merged_citations(text)
-            checked, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
-            recited = self._recited(state, text, cited, relevant) if invented else ""
-            if recited:
-                outcome = self._checked(state, recited, relevant)
-                state["checks"]["recited"] = f"[{cited[0]}] ->" + citation_run(dict.fromkeys(citations_in(recited))) + \
-                    ("" if outcome[1] else f", withdrawn: {outcome[2]}")
-                if outcome[1]:
-                    return outcome
-            text = checked
+            text, invented = self._without_invented_numbers(state, text, [relevant[n - 1] for n in cited])
             cited = sorted(set(citations_in(text))) or cited
             cited_hits = [relevant[n - 1] for n in cited]
             passages = cited_text(cited_hits)
@@ -757,19 +749,6 @@ class AnswerPipeline:
         if not CITATION.search(trimmed):
             trimmed += citation_run(dict.fromkeys(citations_in(text)))
         return trimmed, ""
-
-    def _recited(self, state: dict[str, Any], text: str, cited: list[int], relevant: list[Hit]) -> str:
-        """The answer citing the one other excerpt that gives all its numbers, when the one it cites
-        does not; '' when no other excerpt or more than one does. The small model cites [1] by habit:
-        "blamed on the conjunction of three planets in 1345 [1]" came from excerpt [3] ("una
-        conjunción de tres planetas en 1345"), was withdrawn as invented, and a second look at the
-        judged passage answered wrongly. The recited answer meets every check again, the support
-        check against the excerpt it now cites; if it fails one, the withdrawal stands."""
-        stated = numbers_in(without_citations(text)) - numbers_in(state["standalone"]) - numbers_in(state["question"])
-        if len(cited) != 1 or not stated:
-            return ""
-        givers = [n for n, hit in enumerate(relevant, 1) if n not in cited and stated <= numbers_in(cited_text([hit]))]
-        return CITATION.sub(f"[{givers[0]}]", text) if len(givers) == 1 else ""
 
     def _unsupported(self, state: dict[str, Any], text: str, cited: list[Hit]) -> str:
         """Why the answer cannot stand on its cited passages, or '' when it can."""

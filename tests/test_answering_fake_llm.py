@@ -162,35 +162,6 @@ def test_fake_llm_invented_number_is_caught_by_the_grounding_check(engine_with) 
     assert answer.abstained and "numbers" in answer.reason
 
 
-def test_fake_llm_an_answer_citing_the_wrong_excerpt_cites_the_one_that_gives_its_numbers(engine_with) -> None:  # type: ignore[no-untyped-def]
-    """Seen with the packaged model: "… the conjunction of three planets in 1345 [1]" drawn from
-    excerpt [3] was withdrawn as inventing its numbers, and a second look answered wrongly."""
-    def excerpts(prompt: str) -> dict[int, str]:
-        parts = re.split(r"\n\[(\d+)\] ", "\n" + prompt.split("Excerpts:", 1)[1])
-        return {int(n): text for n, text in zip(parts[1::2], parts[2::2], strict=True)}
-
-    def reply(prompt: str) -> str:
-        wrong = min(n for n, text in excerpts(prompt).items() if "vingtaine" not in text)
-        return f"The United States intends to send about 20 soldiers to Libya. [{wrong}]"
-
-    engine = engine_with(reply=reply)
-    answer = engine.ask("who leads the unity government?")
-    shown = excerpts(next(call for call in engine.llm.calls if "Excerpts:" in call))
-    assert len(shown) > 1 and any("vingtaine" in text for text in shown.values())
-    assert not answer.abstained, answer.reason
-    [source] = answer.sources
-    assert "vingtaine" in source.snippet and answer.answer.endswith(f"[{source.n}]")
-    verified = next(call for call in reversed(engine.llm.calls) if "Statement:" in call)
-    assert "vingtaine" in verified, "the support check reads the excerpt now cited"
-
-    def verdict(prompt: str) -> str:
-        return "No" if "Statement:" in prompt else "Yes"
-
-    refused = engine_with(reply=reply, verdict=verdict).ask("who leads the unity government?")
-    assert refused.abstained and "withdrawn" in refused.checks["recited"] and "retried" in refused.checks, \
-        "a re-cited answer the support check refuses leaves the withdrawal, and its second look, as they were"
-
-
 def test_fake_llm_answer_the_verifier_rejects_is_withdrawn(engine_with) -> None:  # type: ignore[no-untyped-def]
     def verdict(prompt: str) -> str:
         return "No" if "Statement:" in prompt else "Yes"
