@@ -199,7 +199,7 @@ class LlamaCppChatModel(BaseChatModel):
             llm.eval(list(prefix))
             size = llama_cpp.llama_state_seq_get_size(ctx, 0)
             buffer = (ctypes.c_uint8 * size)()
-            self._prefixes[prefix] = bytes(buffer[:llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0)])
+            self._prefixes[prefix] = ctypes.string_at(buffer, llama_cpp.llama_state_seq_get_data(ctx, buffer, size, 0))
             while len(self._prefixes) > _PREFIX_STATES:
                 self._prefixes.popitem(last=False)
             return
