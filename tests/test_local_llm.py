@@ -9,7 +9,7 @@ from langchain_core.messages import HumanMessage
 
 from retrieval.llm import llamacpp
 from retrieval.llm.backends import invoke_text, yes_probability
-from retrieval.llm.llamacpp import LlamaCppChatModel, uses_amx
+from retrieval.llm.llamacpp import LlamaCppChatModel, to_openai_messages, uses_amx
 from retrieval.prompt_templates import PromptLibrary
 from retrieval.query_enhancement import LLMTranslator
 from retrieval.settings import Settings
@@ -110,8 +110,7 @@ def test_a_system_prompt_read_once_is_not_read_again_and_changes_no_answer(
     assert yes_probability(llm, judge) == expected_p
     read.clear()
     assert invoke_text(llm, answer) == expected_answer  # the rules restored, not read
-    rules = len(llm._tokens(model, [{"role": "system", "content": answer[0].content}]))
-    prompt = len(llm._tokens(model, [{"role": m.type.replace("human", "user"), "content": m.content}
-                                     for m in answer]))
+    rules = len(llm._tokens(model, to_openai_messages(answer[:1])))
+    prompt = len(llm._tokens(model, to_openai_messages(answer)))
     written = len(model.tokenize(str(expected_answer).encode("utf-8"), add_bos=False))
     assert sum(read) <= prompt - rules + written + 4, "only the excerpts and question are read, then the answer"

@@ -32,7 +32,7 @@ _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 _PARAMS_LOCK = threading.Lock()
 # A system prompt shorter than this is re-read faster than its saved state is worth keeping.
 _PREFIX_MIN_TOKENS = 32
-# The system prompts whose evaluated state is kept: one per template (answer, judge, verify, …).
+# The system prompts whose evaluated state is kept: one per long template (answer, polish, condense).
 _PREFIX_STATES = 16
 
 
@@ -148,8 +148,8 @@ class LlamaCppChatModel(BaseChatModel):
             if self._formatter is None:
                 raise LLMError("the GGUF model has no chat template")
             chat = to_openai_messages(messages)
-            self._with_system_prompt_read(llm, chat)
             tokens = self._tokens(llm, chat)
+            self._with_system_prompt_read(llm, chat, tokens)
             if len(tokens) >= self.n_ctx:
                 tokens = tokens[-(self.n_ctx - 1):]
             # Reuse the evaluated prefix (system prompt, question) of the previous call.
@@ -172,17 +172,18 @@ class LlamaCppChatModel(BaseChatModel):
         prompt = self._formatter(messages=chat).prompt
         return llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
-    def _with_system_prompt_read(self, llm: Any, chat: list[dict[str, str]]) -> None:
+    def _with_system_prompt_read(self, llm: Any, chat: list[dict[str, str]], tokens: list[int] | None = None) -> None:
         """Leave the context holding the prompt's system message already evaluated, from a state
         saved the first time it was read, so that only the rest of the prompt is read now.
 
         llama.cpp reuses the prefix a prompt shares with the previous one, but one question's calls
         alternate templates (judge, answer, verify), so the answer's 180-token rules were read anew
         every time: about 2 s of a 10 s answer on two cores. A prompt read in two parts gives the
-        same logits, bit for bit, as read at once (``tests/test_local_llm.py``)."""
+        same logits, bit for bit, as read at once (``tests/test_local_llm.py``). ``tokens``: the
+        prompt's, when the caller has them already."""
         if self._formatter is None or not chat or chat[0]["role"] != "system":
             return
-        tokens = self._tokens(llm, chat)
+        tokens = tokens if tokens is not None else self._tokens(llm, chat)
         alone = self._tokens(llm, chat[:1])
         n = 0
         while n < min(len(tokens), len(alone)) - 1 and tokens[n] == alone[n]:
